@@ -1,0 +1,153 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DeletionPolicy says what happens to the quota row when its AccountQuota is deleted.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete removes the quota row, so the account falls back to the defaults.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan leaves the quota row in the database.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// LimitSource tells where an effective limit comes from.
+// +kubebuilder:validation:Enum=custom;default
+type LimitSource string
+
+const (
+	// LimitSourceCustom means the limit is set on the account's quota row.
+	LimitSourceCustom LimitSource = "custom"
+	// LimitSourceDefault means the row leaves the limit unset, so the manager's default applies.
+	LimitSourceDefault LimitSource = "default"
+)
+
+// AccountQuotaSpec is the quota wanted for one pod server account.
+type AccountQuotaSpec struct {
+	// accountId is the pod server's account id, as stored in identity_account_quota.account_id
+	// (for Community Solid Server and Xpod, the account's UUID). It must be 1 to 128 characters of
+	// ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit.
+	// It cannot be changed: to manage another account, create another AccountQuota.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="accountId is immutable; create a new AccountQuota for another account"
+	AccountID string `json:"accountId"`
+
+	// storageLimit is the most bytes the account's pods may store, as a quantity of whole bytes
+	// such as 20Gi or 500M. 0 makes the account read-only: no new bytes may be written.
+	// Unset means the manager's default storage limit (10Gi unless configured).
+	// The maximum is 9223372036854775807 (2^63-1) bytes.
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).sign() >= 0",message="storageLimit must not be negative; use 0 for a read-only account or leave it unset for the default"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0",message="storageLimit must be at most 9223372036854775807 bytes (2^63-1)"
+	// +kubebuilder:validation:XValidation:rule="type(self) == int || !isQuantity(self) || quantity(self).isInteger() || self.matches('^[+]?[0-9]+(([.]0*)?([kMGTPE]|[KMGTPE]i)?|[eE][+]?[0-9]+)$') || self.matches('^[+]?[0-9]*[.]([0-9]{1,3}0*k|[0-9]{1,6}0*M|[0-9]{1,9}0*G|[0-9]{1,12}0*T|[0-9]{1,15}0*P|[0-9]{1,18}0*E)$') || self.matches('^[+]?[0-9]*[.](5|25|75|125|375|625|875)0*[KMGTPE]i$')",message="storageLimit must be a whole number of bytes, such as 1536, 1.5Ki or 20Gi; fractions of a byte and the m, u and n suffixes are not allowed"
+	StorageLimit *resource.Quantity `json:"storageLimit,omitempty"`
+
+	// bandwidthLimit is the account's transfer rate limit in bytes per second, as a quantity of
+	// whole bytes such as 10Mi. It applies to uploads and downloads separately and is shared by
+	// all of the account's connections. 0 means not throttled.
+	// Unset means the manager's default bandwidth limit (10Mi per second unless configured).
+	// The maximum is 9223372036854775807 (2^63-1) bytes per second.
+	// +optional
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).sign() >= 0",message="bandwidthLimit must not be negative; use 0 for no throttling or leave it unset for the default"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0",message="bandwidthLimit must be at most 9223372036854775807 bytes per second (2^63-1)"
+	// +kubebuilder:validation:XValidation:rule="type(self) == int || !isQuantity(self) || quantity(self).isInteger() || self.matches('^[+]?[0-9]+(([.]0*)?([kMGTPE]|[KMGTPE]i)?|[eE][+]?[0-9]+)$') || self.matches('^[+]?[0-9]*[.]([0-9]{1,3}0*k|[0-9]{1,6}0*M|[0-9]{1,9}0*G|[0-9]{1,12}0*T|[0-9]{1,15}0*P|[0-9]{1,18}0*E)$') || self.matches('^[+]?[0-9]*[.](5|25|75|125|375|625|875)0*[KMGTPE]i$')",message="bandwidthLimit must be a whole number of bytes per second, such as 1048576, 1.5Mi or 10Mi; fractions of a byte and the m, u and n suffixes are not allowed"
+	BandwidthLimit *resource.Quantity `json:"bandwidthLimit,omitempty"`
+
+	// deletionPolicy says what happens to the account's quota row when this AccountQuota is
+	// deleted: Delete (the default) removes the row so the defaults apply again; Orphan keeps it.
+	// +optional
+	// +kubebuilder:default=Delete
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// EffectiveLimits are the limits the enforcer applies to the account.
+type EffectiveLimits struct {
+	// storageBytes is the effective storage limit in bytes.
+	StorageBytes int64 `json:"storageBytes"`
+
+	// storage is storageBytes as a quantity, such as 20Gi.
+	Storage string `json:"storage"`
+
+	// storageSource is custom when this AccountQuota sets the storage limit and default when the
+	// manager's default applies.
+	StorageSource LimitSource `json:"storageSource"`
+
+	// bandwidthBytesPerSecond is the effective bandwidth limit in bytes per second; 0 means not
+	// throttled.
+	BandwidthBytesPerSecond int64 `json:"bandwidthBytesPerSecond"`
+
+	// bandwidth is bandwidthBytesPerSecond as a quantity, such as 10Mi.
+	Bandwidth string `json:"bandwidth"`
+
+	// bandwidthSource is custom when this AccountQuota sets the bandwidth limit and default when
+	// the manager's default applies.
+	BandwidthSource LimitSource `json:"bandwidthSource"`
+}
+
+// AccountQuotaStatus is the observed state of an AccountQuota.
+type AccountQuotaStatus struct {
+	// observedGeneration is the metadata.generation that the controller last applied to the
+	// database.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the quota's state. Ready is True once the quota row matches the spec;
+	// its reason is Synced, Conflict (another, older AccountQuota manages the account),
+	// DatabaseUnavailable or InvalidSpec.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// limits are the effective limits for the account and where they come from.
+	// +optional
+	Limits *EffectiveLimits `json:"limits,omitempty"`
+}
+
+// AccountQuota sets the storage quota and bandwidth limit of one Solid pod server account.
+// The controller writes it to the identity_account_quota table that the enforcer and the pod
+// server read.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=aq,categories=xpod
+// +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.accountId`
+// +kubebuilder:printcolumn:name="Storage Limit",type=string,JSONPath=`.status.limits.storage`
+// +kubebuilder:printcolumn:name="Bandwidth Limit",type=string,JSONPath=`.status.limits.bandwidth`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type AccountQuota struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the quota wanted for the account.
+	// +required
+	Spec AccountQuotaSpec `json:"spec"`
+
+	// status is the quota as applied and observed by the controller.
+	// +optional
+	Status AccountQuotaStatus `json:"status,omitempty"`
+}
+
+// AccountQuotaList is a list of AccountQuota objects.
+// +kubebuilder:object:root=true
+type AccountQuotaList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AccountQuota `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AccountQuota{}, &AccountQuotaList{})
+}

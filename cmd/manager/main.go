@@ -1,0 +1,146 @@
+// Command manager runs the AccountQuota controller, which writes AccountQuotas into the
+// identity_account_quota table of the pod server's PostgreSQL database.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	quotav1 "xpod.dev/quota-operator/api/v1alpha1"
+	"xpod.dev/quota-operator/controllers"
+	"xpod.dev/quota-operator/internal/database"
+)
+
+type options struct {
+	databaseURL           database.URLSource
+	resyncPeriod          time.Duration
+	defaultStorageLimit   string
+	defaultBandwidthLimit string
+	metricsAddr           string
+	probeAddr             string
+	leaderElection        bool
+	leaderElectionID      string
+	zap                   zap.Options
+}
+
+func parseFlags() *options {
+	o := &options{}
+	flag.StringVar(&o.databaseURL.Flag, "database-url", "",
+		"PostgreSQL connection URL; when empty, the DATABASE_URL environment variable or --database-url-file is used")
+	flag.StringVar(&o.databaseURL.File, "database-url-file", "",
+		"file that holds the PostgreSQL connection URL, such as a key of a mounted Secret")
+	flag.DurationVar(&o.resyncPeriod, "resync-period", time.Minute,
+		"how often every managed quota row is compared with its AccountQuota and restored when edited")
+	flag.StringVar(&o.defaultStorageLimit, "default-storage-limit", "10Gi",
+		"storage limit in bytes (a quantity) for accounts whose quota row leaves it unset")
+	flag.StringVar(&o.defaultBandwidthLimit, "default-bandwidth-limit", "10Mi",
+		"bandwidth limit in bytes per second (a quantity) for accounts whose quota row leaves it unset; 0 means not throttled")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
+		"address the Prometheus metrics endpoint binds to; 0 disables it")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the health probe endpoint binds to")
+	flag.BoolVar(&o.leaderElection, "leader-elect", false,
+		"enable leader election, so that only one of several manager replicas is active")
+	flag.StringVar(&o.leaderElectionID, "leader-election-id", "quota-manager.quota.xpod.dev",
+		"name of the Lease used for leader election")
+	o.zap.BindFlags(flag.CommandLine)
+	flag.Parse()
+	return o
+}
+
+func main() {
+	o := parseFlags()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "Manager failed")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o *options) error {
+	defaults, err := parseDefaults(o)
+	if err != nil {
+		return err
+	}
+	if o.resyncPeriod <= 0 {
+		return fmt.Errorf("invalid --resync-period %s: use a positive duration such as 1m", o.resyncPeriod)
+	}
+	url, err := database.ResolveURL(o.databaseURL)
+	if err != nil {
+		return err
+	}
+	pool, err := database.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := database.EnsureSchema(ctx, pool); err != nil {
+		return fmt.Errorf("prepare database schema: %w", err)
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElection,
+		LeaderElectionID:       o.leaderElectionID,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := controllers.Setup(mgr, pool, defaults, o.resyncPeriod); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
+	}
+	ctrl.Log.Info("Starting manager", "resyncPeriod", o.resyncPeriod,
+		"defaultStorageBytes", defaults.StorageBytes, "defaultBandwidthBytesPerSecond", defaults.BandwidthBytesPerSecond)
+	return mgr.Start(ctx)
+}
+
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(quotav1.AddToScheme(scheme))
+	return scheme
+}
+
+func parseDefaults(o *options) (controllers.Defaults, error) {
+	storage, err := parseBytesFlag("default-storage-limit", o.defaultStorageLimit)
+	if err != nil {
+		return controllers.Defaults{}, err
+	}
+	bandwidth, err := parseBytesFlag("default-bandwidth-limit", o.defaultBandwidthLimit)
+	if err != nil {
+		return controllers.Defaults{}, err
+	}
+	return controllers.Defaults{StorageBytes: storage, BandwidthBytesPerSecond: bandwidth}, nil
+}
+
+func parseBytesFlag(name, value string) (int64, error) {
+	q, err := resource.ParseQuantity(value)
+	if err != nil {
+		return 0, fmt.Errorf("invalid --%s %q: use a quantity of bytes such as 10Gi", name, value)
+	}
+	n, ok := quotav1.QuantityBytes(&q)
+	if !ok {
+		return 0, fmt.Errorf("invalid --%s %q: use a whole number of bytes from 0 to 2^63-1", name, value)
+	}
+	return *n, nil
+}
+
