@@ -4,8 +4,10 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -132,11 +134,15 @@ func (r *AccountQuotaReconciler) reportConflict(ctx context.Context, aq, owner *
 }
 
 // reportDatabaseError marks the AccountQuota not ready and returns the error, so the request is
-// retried with exponential backoff.
+// retried with exponential backoff. The condition message leaves out the error text, which varies
+// from attempt to attempt: a status write on every failure would wake the controller at once and
+// defeat the backoff. The manager log has the full error.
 func (r *AccountQuotaReconciler) reportDatabaseError(ctx context.Context, aq *quotav1.AccountQuota, action string, err error) error {
-	message := fmt.Sprintf("database error, retrying with backoff: %v", err)
-	if !database.IsUnavailable(err) {
-		message = fmt.Sprintf("the database rejected the statement, retrying with backoff: %v", err)
+	message := "cannot reach the database; retrying with exponential backoff (the manager log has the error)"
+	var pgErr *pgconn.PgError
+	if !database.IsUnavailable(err) && errors.As(err, &pgErr) {
+		message = fmt.Sprintf("the database rejected the statement (%s %s); retrying with exponential backoff",
+			pgErr.Code, pgErr.Message)
 	}
 	r.event(aq, corev1.EventTypeWarning, quotav1.ReasonDatabaseUnavailable, action, "%s", message)
 	if statusErr := r.setNotReady(ctx, aq, quotav1.ReasonDatabaseUnavailable, message); statusErr != nil &&

@@ -43,12 +43,13 @@ type AccountQuotaSpec struct {
 	// storageLimit is the most bytes the account's pods may store, as a quantity of whole bytes
 	// such as 20Gi or 500M. 0 makes the account read-only: no new bytes may be written.
 	// Unset means the manager's default storage limit (10Gi unless configured).
-	// The maximum is 9223372036854775807 (2^63-1) bytes.
+	// The maximum is 9223372036854775807 (2^63-1) bytes; larger values, such as 8Ei, are rejected
+	// rather than clamped.
 	// +optional
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).sign() >= 0",message="storageLimit must not be negative; use 0 for a read-only account or leave it unset for the default"
-	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0",message="storageLimit must be at most 9223372036854775807 bytes (2^63-1)"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || !quantity(string(self)).isLessThan(quantity('0'))",message="storageLimit must not be negative; use 0 for a read-only account or leave it unset for the default"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || (type(self) == string && self.matches('[KMGTPE]i$') ? quantity(self).isLessThan(quantity('9223372036854775807')) : quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0)",message="storageLimit must be at most 9223372036854775807 bytes (2^63-1)"
 	// +kubebuilder:validation:XValidation:rule="type(self) == int || !isQuantity(self) || quantity(self).isInteger() || self.matches('^[+]?[0-9]+(([.]0*)?([kMGTPE]|[KMGTPE]i)?|[eE][+]?[0-9]+)$') || self.matches('^[+]?[0-9]*[.]([0-9]{1,3}0*k|[0-9]{1,6}0*M|[0-9]{1,9}0*G|[0-9]{1,12}0*T|[0-9]{1,15}0*P|[0-9]{1,18}0*E)$') || self.matches('^[+]?[0-9]*[.](5|25|75|125|375|625|875)0*[KMGTPE]i$')",message="storageLimit must be a whole number of bytes, such as 1536, 1.5Ki or 20Gi; fractions of a byte and the m, u and n suffixes are not allowed"
 	StorageLimit *resource.Quantity `json:"storageLimit,omitempty"`
 
@@ -60,8 +61,8 @@ type AccountQuotaSpec struct {
 	// +optional
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).sign() >= 0",message="bandwidthLimit must not be negative; use 0 for no throttling or leave it unset for the default"
-	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0",message="bandwidthLimit must be at most 9223372036854775807 bytes per second (2^63-1)"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || !quantity(string(self)).isLessThan(quantity('0'))",message="bandwidthLimit must not be negative; use 0 for no throttling or leave it unset for the default"
+	// +kubebuilder:validation:XValidation:rule="!isQuantity(string(self)) || (type(self) == string && self.matches('[KMGTPE]i$') ? quantity(self).isLessThan(quantity('9223372036854775807')) : quantity(string(self)).compareTo(quantity('9223372036854775807')) <= 0)",message="bandwidthLimit must be at most 9223372036854775807 bytes per second (2^63-1)"
 	// +kubebuilder:validation:XValidation:rule="type(self) == int || !isQuantity(self) || quantity(self).isInteger() || self.matches('^[+]?[0-9]+(([.]0*)?([kMGTPE]|[KMGTPE]i)?|[eE][+]?[0-9]+)$') || self.matches('^[+]?[0-9]*[.]([0-9]{1,3}0*k|[0-9]{1,6}0*M|[0-9]{1,9}0*G|[0-9]{1,12}0*T|[0-9]{1,15}0*P|[0-9]{1,18}0*E)$') || self.matches('^[+]?[0-9]*[.](5|25|75|125|375|625|875)0*[KMGTPE]i$')",message="bandwidthLimit must be a whole number of bytes per second, such as 1048576, 1.5Mi or 10Mi; fractions of a byte and the m, u and n suffixes are not allowed"
 	BandwidthLimit *resource.Quantity `json:"bandwidthLimit,omitempty"`
 
