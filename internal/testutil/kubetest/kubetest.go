@@ -27,6 +27,8 @@ import (
 // Env is a running API server.
 type Env struct {
 	Config *rest.Config
+	// KubeConfig is a kubeconfig file's content for the API server's admin user.
+	KubeConfig []byte
 	Client client.Client
 	Scheme *k8sruntime.Scheme
 	env    *envtest.Environment
@@ -53,7 +55,7 @@ func Start() (*Env, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("create client: %w", err)
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
+	return &Env{Config: cfg, KubeConfig: env.KubeConfig, Client: c, Scheme: scheme, env: env}, nil
 }
 
 // Stop shuts the API server down.
