@@ -45,7 +45,7 @@ control-plane: ## Build kube-apiserver, etcd and kubectl from the pinned modules
 	hack/build-control-plane.sh
 
 .PHONY: test
-test: manifests generate vet ## Run every test against a real API server and PostgreSQL.
+test: manifests generate fmt vet ## Run every test against a real API server and PostgreSQL.
 	hack/check-generated.sh
 	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" hack/with-postgres.sh go test ./... -count=1 -timeout 40m $(GO_TEST_FLAGS)
 

@@ -143,4 +143,3 @@ func parseBytesFlag(name, value string) (int64, error) {
 	}
 	return *n, nil
 }
-

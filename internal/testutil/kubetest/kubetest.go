@@ -29,9 +29,9 @@ type Env struct {
 	Config *rest.Config
 	// KubeConfig is a kubeconfig file's content for the API server's admin user.
 	KubeConfig []byte
-	Client client.Client
-	Scheme *k8sruntime.Scheme
-	env    *envtest.Environment
+	Client     client.Client
+	Scheme     *k8sruntime.Scheme
+	env        *envtest.Environment
 }
 
 // Start runs an API server with the CRDs from config/crd/bases. Call it from TestMain and Stop
