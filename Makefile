@@ -65,8 +65,9 @@ run: manifests generate fmt vet ## Run the manager against the current kubeconfi
 	go run ./cmd/manager
 
 .PHONY: docker-build
-docker-build: ## Build the manager image.
+docker-build: ## Build the manager and enforcer images (needs a Docker engine).
 	docker build -t $(IMG) .
+	docker build --build-arg BINARY=enforcer -t $(ENFORCER_IMG) .
 
 ##@ Deployment
 
