@@ -18,6 +18,7 @@
 #                     subdomain: pod "alice" is http://alice.<base host>:PORT/, which needs a
 #                     base URL with a host name, such as http://localhost:PORT/.
 #   SOLID_LOG_LEVEL   CSS log level: error, warn, info (default), verbose, debug or silly.
+#   SOLID_LISTEN_HOST address CSS listens on, by default 127.0.0.1.
 #   XPOD_QUOTA_CACHE  cache root, by default $HOME/.cache/xpod-quota.
 #
 # CSS is installed with npm under ${XPOD_QUOTA_CACHE:-$HOME/.cache/xpod-quota}/css/<version>,
@@ -77,19 +78,30 @@ net.Server.prototype.listen = function listenOnHost(...args) {
 EOF
 }
 
-# Derives the subdomain configuration from the installed file.json, which differs from it only in
-# the identifier strategy.
+# Derives the subdomain configuration from the installed file.json and prints its path. It differs
+# from file.json in two imports: the subdomain identifier strategy, and no static page at "/",
+# because CSS ${CSS_VERSION} serves that page for the path "/" on every host, which would hide the
+# root container of every subdomain pod. It is written at each start, so a change here needs no
+# reinstall.
 write_subdomain_config() {
   local dir="$1"
   local source="${dir}/node_modules/@solid/community-server/config/file.json"
   local target="${dir}/config/file-subdomains.json"
+  local import
+  for import in css:config/util/identifiers/suffix.json css:config/app/init/static-root.json; do
+    if ! grep -q "\"${import}\"" "${source}"; then
+      log "${source} does not import ${import}, so the subdomain configuration cannot be derived from it"
+      exit 1
+    fi
+  done
   mkdir -p "${dir}/config"
-  if ! grep -q 'css:config/util/identifiers/suffix.json' "${source}"; then
-    log "${source} does not import util/identifiers/suffix.json, so the subdomain configuration cannot be derived"
-    exit 1
-  fi
-  sed 's#css:config/util/identifiers/suffix.json#css:config/util/identifiers/subdomain.json#' \
-    "${source}" >"${target}"
+  local tmp
+  tmp="$(mktemp "${target}.XXXXXX")"
+  sed -e 's#"css:config/util/identifiers/suffix.json"#"css:config/util/identifiers/subdomain.json"#' \
+    -e 's#"css:config/app/init/static-root.json"#"css:config/app/init/default.json"#' \
+    "${source}" >"${tmp}"
+  mv "${tmp}" "${target}"
+  echo "${target}"
 }
 
 install() {
@@ -128,7 +140,6 @@ install() {
 EOF
   (cd "${work}" && npm install --no-audit --no-fund --before="${NPM_BEFORE}" >&2)
   write_listen_hook "${work}/listen-host.cjs"
-  write_subdomain_config "${work}"
   chmod 755 "${work}"
   touch "${work}/${MARKER}"
 
@@ -156,7 +167,7 @@ start() {
       base_url="${base_url:-http://127.0.0.1:${port}/}"
       ;;
     subdomain)
-      config="${dir}/config/file-subdomains.json"
+      config="$(write_subdomain_config "${dir}")"
       base_url="${base_url:-http://localhost:${port}/}"
       ;;
     *)
