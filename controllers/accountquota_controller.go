@@ -27,6 +27,8 @@ type AccountQuotaReconciler struct {
 	DB       *pgxpool.Pool
 	Recorder events.EventRecorder
 	Defaults Defaults
+	// Usage holds the figures that the usage poller read; nil shows every account as unused.
+	Usage *UsageStore
 }
 
 // +kubebuilder:rbac:groups=quota.xpod.dev,resources=accountquotas,verbs=get;list;watch;update;patch
@@ -77,6 +79,7 @@ func (r *AccountQuotaReconciler) sync(ctx context.Context, aq *quotav1.AccountQu
 		return err
 	}
 	if !sameObject(owner, aq) {
+		forgetMetrics(aq)
 		return r.reportConflict(ctx, aq, owner)
 	}
 

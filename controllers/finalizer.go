@@ -29,6 +29,7 @@ func (r *AccountQuotaReconciler) finalize(ctx context.Context, aq *quotav1.Accou
 			return err
 		}
 	}
+	forgetMetrics(aq)
 	return r.removeFinalizer(ctx, aq)
 }
 

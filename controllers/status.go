@@ -17,6 +17,9 @@ import (
 func (r *AccountQuotaReconciler) setSynced(ctx context.Context, aq *quotav1.AccountQuota, row database.Quota) error {
 	return r.patchStatus(ctx, aq, func(status *quotav1.AccountQuotaStatus) {
 		status.Limits = r.Defaults.effectiveLimits(row)
+		figures, _ := r.Usage.Get(aq.Spec.AccountID)
+		applyUsage(status, aq, figures)
+		r.exportMetrics(aq, status)
 		setReady(status, aq.Generation, metav1.ConditionTrue, quotav1.ReasonSynced,
 			fmt.Sprintf("The quota row of account %s matches the spec", aq.Spec.AccountID))
 	})
@@ -27,7 +30,9 @@ func (r *AccountQuotaReconciler) setSynced(ctx context.Context, aq *quotav1.Acco
 func (r *AccountQuotaReconciler) setNotReady(ctx context.Context, aq *quotav1.AccountQuota, reason, message string) error {
 	return r.patchStatus(ctx, aq, func(status *quotav1.AccountQuotaStatus) {
 		if reason == quotav1.ReasonConflict {
-			status.Limits = nil
+			status.Limits, status.Usage, status.Summary = nil, nil, ""
+			meta.RemoveStatusCondition(&status.Conditions, ConditionStorageExceeded)
+			meta.RemoveStatusCondition(&status.Conditions, ConditionNearLimit)
 		}
 		setReady(status, aq.Generation, metav1.ConditionFalse, reason, message)
 	})
@@ -68,4 +73,20 @@ func isSynced(aq *quotav1.AccountQuota) bool {
 func hasCondition(aq *quotav1.AccountQuota, reason, message string) bool {
 	ready := meta.FindStatusCondition(aq.Status.Conditions, quotav1.ConditionReady)
 	return ready != nil && ready.Reason == reason && ready.Message == message
+}
+
+// exportMetrics publishes the usage and limit gauges of an owning AccountQuota.
+func (r *AccountQuotaReconciler) exportMetrics(aq *quotav1.AccountQuota, status *quotav1.AccountQuotaStatus) {
+	labels := []string{aq.Spec.AccountID, aq.Namespace, aq.Name}
+	storageUsed.WithLabelValues(labels...).Set(float64(status.Usage.StorageBytes))
+	storageLimit.WithLabelValues(labels...).Set(float64(status.Limits.StorageBytes))
+	bandwidthLimit.WithLabelValues(labels...).Set(float64(status.Limits.BandwidthBytesPerSecond))
+}
+
+// forgetMetrics removes the gauges of an AccountQuota that is gone or no longer owns its account.
+func forgetMetrics(aq *quotav1.AccountQuota) {
+	labels := []string{aq.Spec.AccountID, aq.Namespace, aq.Name}
+	storageUsed.DeleteLabelValues(labels...)
+	storageLimit.DeleteLabelValues(labels...)
+	bandwidthLimit.DeleteLabelValues(labels...)
 }

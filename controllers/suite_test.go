@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -48,6 +48,8 @@ func TestMain(m *testing.M) {
 
 var testDefaults = Defaults{StorageBytes: 10 << 30, BandwidthBytesPerSecond: 10 << 20}
 
+const testWebhookSecret = "test-webhook-secret"
+
 // fixture is one test's world: its namespaces, its database and a manager that watches only them.
 type fixture struct {
 	t          *testing.T
@@ -55,11 +57,17 @@ type fixture struct {
 	pool       *pgxpool.Pool // direct pool for assertions
 	proxy      *tcpproxy.Proxy
 	reconciles *countingReconciler
+	managerURL string
+	opts       fixtureOptions
+	// stopManager stops the running manager; startManager starts a new one on the same database.
+	stopManager func()
 }
 
 type fixtureOptions struct {
-	namespaces   int
-	resyncPeriod time.Duration
+	namespaces     int
+	resyncPeriod   time.Duration
+	statusInterval time.Duration
+	webhookURL     string
 	// throughProxy routes the manager's database connections through a proxy that the test can cut.
 	throughProxy bool
 }
@@ -71,6 +79,9 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	}
 	if opts.resyncPeriod == 0 {
 		opts.resyncPeriod = time.Minute
+	}
+	if opts.statusInterval == 0 {
+		opts.statusInterval = time.Second
 	}
 	pool, dbURL := pgtest.NewPool(t)
 	f := &fixture{t: t, pool: pool}
@@ -84,11 +95,12 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		u.Host = f.proxy.Addr()
 		managerURL = u.String()
 	}
-	f.startManager(managerURL, opts.resyncPeriod)
+	f.managerURL, f.opts = managerURL, opts
+	f.startManager(managerURL, opts)
 	return f
 }
 
-func (f *fixture) startManager(dbURL string, resyncPeriod time.Duration) {
+func (f *fixture) startManager(dbURL string, opts fixtureOptions) {
 	t := f.t
 	ctx, cancel := context.WithCancel(context.Background())
 	managerPool, err := database.Connect(ctx, dbURL)
@@ -109,7 +121,9 @@ func (f *fixture) startManager(dbURL string, resyncPeriod time.Duration) {
 	if err != nil {
 		t.Fatalf("create manager: %v", err)
 	}
-	f.reconciles = setupCounted(t, mgr, managerPool, resyncPeriod)
+	f.reconciles = setupCounted(t, mgr, managerPool, Config{Defaults: testDefaults, ResyncPeriod: opts.resyncPeriod,
+		StatusInterval: opts.statusInterval, AlertWebhookURL: opts.webhookURL,
+		AlertSecret: func() ([]byte, error) { return []byte(testWebhookSecret), nil }})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -117,11 +131,15 @@ func (f *fixture) startManager(dbURL string, resyncPeriod time.Duration) {
 			t.Errorf("manager stopped: %v", err)
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		managerPool.Close()
-	})
+	var once sync.Once
+	f.stopManager = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			managerPool.Close()
+		})
+	}
+	t.Cleanup(f.stopManager)
 }
 
 func (f *fixture) ns(i int) string { return f.namespaces[i] }
@@ -234,18 +252,16 @@ func (c *countingReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	return c.inner.Reconcile(ctx, req)
 }
 
-// setupCounted wires the reconciler and the resync as Setup does, with a reconcile counter.
-func setupCounted(t *testing.T, mgr ctrl.Manager, pool *pgxpool.Pool, resyncPeriod time.Duration) *countingReconciler {
+// setupCounted wires everything as Setup does, with a reconcile counter.
+func setupCounted(t *testing.T, mgr ctrl.Manager, pool *pgxpool.Pool, cfg Config) *countingReconciler {
 	t.Helper()
-	wake := make(chan event.TypedGenericEvent[*quotav1.AccountQuota])
-	r := &AccountQuotaReconciler{Client: mgr.GetClient(), DB: pool,
-		Recorder: mgr.GetEventRecorder("accountquota-controller"), Defaults: testDefaults}
-	counter := &countingReconciler{inner: r}
-	if err := r.setupWithManager(mgr, wake, counter); err != nil {
-		t.Fatalf("set up controller: %v", err)
-	}
-	if err := mgr.Add(&Resync{Client: mgr.GetClient(), DB: pool, Period: resyncPeriod, Wake: wake}); err != nil {
-		t.Fatalf("add resync: %v", err)
+	counter := &countingReconciler{}
+	_, err := setup(mgr, pool, cfg, func(r *AccountQuotaReconciler) reconcile.Reconciler {
+		counter.inner = r
+		return counter
+	})
+	if err != nil {
+		t.Fatalf("set up controllers: %v", err)
 	}
 	return counter
 }

@@ -71,6 +71,17 @@ type AccountQuotaSpec struct {
 	// +optional
 	// +kubebuilder:default=Delete
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// alertThresholds are the percentages of the storage limit at which an alert fires: an Event
+	// on this AccountQuota and, when the manager has a webhook configured, a signed webhook call.
+	// Each fires once when usage rises to or above it, and again only after usage has fallen
+	// 5 percentage points below it. Unset means 80, 90 and 100.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:items:Minimum=1
+	// +kubebuilder:validation:items:Maximum=1000
+	AlertThresholds []int32 `json:"alertThresholds,omitempty"`
 }
 
 // EffectiveLimits are the limits the enforcer applies to the account.
@@ -97,6 +108,68 @@ type EffectiveLimits struct {
 	BandwidthSource LimitSource `json:"bandwidthSource"`
 }
 
+// PodUsage is the usage of one pod of the account.
+type PodUsage struct {
+	// podId is the pod's id in identity_pod_usage.
+	PodID string `json:"podId"`
+
+	// storageBytes is the pod's stored bytes.
+	StorageBytes int64 `json:"storageBytes"`
+
+	// ingressBytes is the total of bytes uploaded to the pod.
+	IngressBytes int64 `json:"ingressBytes"`
+
+	// egressBytes is the total of bytes downloaded from the pod.
+	EgressBytes int64 `json:"egressBytes"`
+}
+
+// UsageStatus is the account's usage as the enforcer last recorded it.
+type UsageStatus struct {
+	// storageBytes is the account's stored bytes, summed over its pods.
+	StorageBytes int64 `json:"storageBytes"`
+
+	// storage is storageBytes as a short quantity, such as 1.2Gi.
+	Storage string `json:"storage"`
+
+	// storagePercent is storageBytes as a whole percentage of the storage limit, rounded down.
+	// With a storage limit of 0 it is 0 for an empty account and 100 otherwise.
+	StoragePercent int64 `json:"storagePercent"`
+
+	// ingressBytes is the total of bytes uploaded by the account's clients.
+	IngressBytes int64 `json:"ingressBytes"`
+
+	// egressBytes is the total of bytes downloaded by the account's clients.
+	EgressBytes int64 `json:"egressBytes"`
+
+	// ingressBytesPerSecond is the upload rate over the last usage poll interval. It is rounded to
+	// two significant digits in its binary unit (1.2Mi, 15Mi, 120Mi) and is 0 below 1Ki, so that
+	// small fluctuations cause no status writes.
+	IngressBytesPerSecond int64 `json:"ingressBytesPerSecond"`
+
+	// ingressRate is ingressBytesPerSecond as a short quantity, such as 1.2Mi.
+	IngressRate string `json:"ingressRate"`
+
+	// egressBytesPerSecond is the download rate over the last usage poll interval, rounded like
+	// ingressBytesPerSecond.
+	EgressBytesPerSecond int64 `json:"egressBytesPerSecond"`
+
+	// egressRate is egressBytesPerSecond as a short quantity.
+	EgressRate string `json:"egressRate"`
+
+	// pods lists at most 10 of the account's pods, largest storage first, then by pod id.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	Pods []PodUsage `json:"pods,omitempty"`
+
+	// podCount is the number of pods the account has usage rows for.
+	PodCount int32 `json:"podCount"`
+
+	// updatedAt is when the enforcer last changed the account's usage rows.
+	// +optional
+	UpdatedAt *metav1.Time `json:"updatedAt,omitempty"`
+}
+
 // AccountQuotaStatus is the observed state of an AccountQuota.
 type AccountQuotaStatus struct {
 	// observedGeneration is the metadata.generation that the controller last applied to the
@@ -106,7 +179,9 @@ type AccountQuotaStatus struct {
 
 	// conditions describe the quota's state. Ready is True once the quota row matches the spec;
 	// its reason is Synced, Conflict (another, older AccountQuota manages the account),
-	// DatabaseUnavailable or InvalidSpec.
+	// DatabaseUnavailable or InvalidSpec. StorageExceeded is True when storage is at or above
+	// the limit. NearLimit is True when storage has crossed an alert threshold; its reason names
+	// the highest threshold crossed, such as Above90Percent.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -115,6 +190,14 @@ type AccountQuotaStatus struct {
 	// limits are the effective limits for the account and where they come from.
 	// +optional
 	Limits *EffectiveLimits `json:"limits,omitempty"`
+
+	// usage is the account's storage and traffic.
+	// +optional
+	Usage *UsageStatus `json:"usage,omitempty"`
+
+	// summary is storage used over the storage limit, such as 1.2Gi/20Gi.
+	// +optional
+	Summary string `json:"summary,omitempty"`
 }
 
 // AccountQuota sets the storage quota and bandwidth limit of one Solid pod server account.
@@ -124,8 +207,11 @@ type AccountQuotaStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=aq,categories=xpod
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.accountId`
-// +kubebuilder:printcolumn:name="Storage Limit",type=string,JSONPath=`.status.limits.storage`
-// +kubebuilder:printcolumn:name="Bandwidth Limit",type=string,JSONPath=`.status.limits.bandwidth`
+// +kubebuilder:printcolumn:name="Storage",type=string,JSONPath=`.status.summary`
+// +kubebuilder:printcolumn:name="Used%",type=integer,JSONPath=`.status.usage.storagePercent`
+// +kubebuilder:printcolumn:name="In/s",type=string,JSONPath=`.status.usage.ingressRate`
+// +kubebuilder:printcolumn:name="Out/s",type=string,JSONPath=`.status.usage.egressRate`
+// +kubebuilder:printcolumn:name="Bandwidth",type=string,JSONPath=`.status.limits.bandwidth`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type AccountQuota struct {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -20,12 +21,16 @@ import (
 
 	quotav1 "xpod.dev/quota-operator/api/v1alpha1"
 	"xpod.dev/quota-operator/controllers"
+	"xpod.dev/quota-operator/internal/alerts"
 	"xpod.dev/quota-operator/internal/database"
 )
 
 type options struct {
 	databaseURL           database.URLSource
 	resyncPeriod          time.Duration
+	statusInterval        time.Duration
+	alertWebhookURL       string
+	alertSecretFile       string
 	defaultStorageLimit   string
 	defaultBandwidthLimit string
 	metricsAddr           string
@@ -43,6 +48,12 @@ func parseFlags() *options {
 		"file that holds the PostgreSQL connection URL, such as a key of a mounted Secret")
 	flag.DurationVar(&o.resyncPeriod, "resync-period", time.Minute,
 		"how often every managed quota row is compared with its AccountQuota and restored when edited")
+	flag.DurationVar(&o.statusInterval, "status-interval", 10*time.Second,
+		"how often usage rows are read into AccountQuota status and alert thresholds are checked")
+	flag.StringVar(&o.alertWebhookURL, "alert-webhook-url", "",
+		"URL that receives a signed JSON POST at each storage threshold crossing; empty disables webhook alerts")
+	flag.StringVar(&o.alertSecretFile, "alert-webhook-secret-file", "",
+		"file that holds the HMAC-SHA256 key for the X-Quota-Signature header; required with --alert-webhook-url")
 	flag.StringVar(&o.defaultStorageLimit, "default-storage-limit", "10Gi",
 		"storage limit in bytes (a quantity) for accounts whose quota row leaves it unset")
 	flag.StringVar(&o.defaultBandwidthLimit, "default-bandwidth-limit", "10Mi",
@@ -73,8 +84,8 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if o.resyncPeriod <= 0 {
-		return fmt.Errorf("invalid --resync-period %s: use a positive duration such as 1m", o.resyncPeriod)
+	if err := validateOptions(o); err != nil {
+		return err
 	}
 	url, err := database.ResolveURL(o.databaseURL)
 	if err != nil {
@@ -99,7 +110,12 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := controllers.Setup(mgr, pool, defaults, o.resyncPeriod); err != nil {
+	cfg := controllers.Config{Defaults: defaults, ResyncPeriod: o.resyncPeriod, StatusInterval: o.statusInterval,
+		AlertWebhookURL: o.alertWebhookURL}
+	if o.alertSecretFile != "" {
+		cfg.AlertSecret = alerts.FileSecret(o.alertSecretFile)
+	}
+	if _, err := controllers.Setup(mgr, pool, cfg); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -142,4 +158,27 @@ func parseBytesFlag(name, value string) (int64, error) {
 		return 0, fmt.Errorf("invalid --%s %q: use a whole number of bytes from 0 to 2^63-1", name, value)
 	}
 	return *n, nil
+}
+
+func validateOptions(o *options) error {
+	if o.resyncPeriod <= 0 {
+		return fmt.Errorf("invalid --resync-period %s: use a positive duration such as 1m", o.resyncPeriod)
+	}
+	if o.statusInterval <= 0 {
+		return fmt.Errorf("invalid --status-interval %s: use a positive duration such as 10s", o.statusInterval)
+	}
+	if o.alertWebhookURL == "" {
+		return nil
+	}
+	u, err := url.Parse(o.alertWebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("invalid --alert-webhook-url %q: use an http:// or https:// URL", o.alertWebhookURL)
+	}
+	if o.alertSecretFile == "" {
+		return fmt.Errorf("--alert-webhook-url needs --alert-webhook-secret-file, the file with the HMAC key")
+	}
+	if _, err := alerts.FileSecret(o.alertSecretFile)(); err != nil {
+		return err
+	}
+	return nil
 }

@@ -82,7 +82,7 @@ func TestManagerAppliesSamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl get: %v\n%s", err, out)
 	}
-	for _, column := range []string{"ACCOUNT", "STORAGE LIMIT", "BANDWIDTH LIMIT", "READY", "20Gi", "5Mi", "True"} {
+	for _, column := range []string{"ACCOUNT", "STORAGE", "USED%", "IN/S", "OUT/S", "READY", "0/20Gi", "True"} {
 		if !bytes.Contains(out, []byte(column)) {
 			t.Errorf("kubectl get output lacks %q:\n%s", column, out)
 		}
