@@ -102,26 +102,22 @@ func (l *Ledger) RecordWrite(podID, accountID, path string, size, oldSize, reser
 	l.sizes = append(l.sizes, database.SizeChange{PodID: podID, AccountID: accountID, Path: path, SizeBytes: size})
 }
 
-// RecordDelete charges a successful delete of path and its auxiliary resources. removed maps
-// each resource known to go with it to its size; prefix removes every recorded resource below a
-// deleted container.
-func (l *Ledger) RecordDelete(podID, accountID, path string, removed map[string]int64, prefix string) {
+// RecordDelete charges a successful delete. Every recorded resource whose path is in paths (the
+// deleted resource and its auxiliary resources) or starts with prefix (below a deleted container)
+// is removed. removed maps the resources the enforcer knows to go with it to their sizes.
+func (l *Ledger) RecordDelete(podID, accountID string, paths []string, prefix string, removed map[string]int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var total int64
 	l.seq++
-	paths := []string{path}
 	for p, size := range removed {
 		total += size
 		l.overrides[resourceKey{podID, p}] = override{size: 0, seq: l.seq}
-		if p != path {
-			paths = append(paths, p)
-		}
 	}
 	a := l.account(accountID)
 	a.pending -= total
 	l.estimates[accountID] -= total
-	l.sizes = append(l.sizes, database.SizeChange{PodID: podID, AccountID: accountID, Path: path, Removed: true,
+	l.sizes = append(l.sizes, database.SizeChange{PodID: podID, AccountID: accountID, Path: paths[0], Removed: true,
 		Paths: paths, Prefix: prefix})
 }
 

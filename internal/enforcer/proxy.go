@@ -1,0 +1,85 @@
+package enforcer
+
+import (
+	"net/http"
+	"net/http/httputil"
+
+	"xpod.dev/quota-operator/internal/enforcer/framing"
+)
+
+type normalizedPathKey struct{}
+
+// newReverseProxy returns a proxy that streams bodies in both directions and flushes every
+// write at once, so throttled and long transfers reach the client as they flow.
+func (s *Server) newReverseProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:        s.rewrite,
+		Transport:      s.transport,
+		FlushInterval:  -1,
+		ModifyResponse: s.modifyResponse,
+		ErrorHandler:   s.proxyError,
+		ErrorLog:       nil,
+	}
+}
+
+// rewrite points the request at the upstream with the normalised path, keeps the client's Host
+// and sets the X-Forwarded-* headers.
+func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	if s.cfg.TrustForwardedHeaders {
+		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if v := pr.In.Header.Values(h); len(v) > 0 {
+				pr.Out.Header[h] = v
+			}
+		}
+	}
+	host, proto := pr.Out.Header.Get("X-Forwarded-Host"), pr.Out.Header.Get("X-Forwarded-Proto")
+	pr.SetXForwarded()
+	if s.cfg.TrustForwardedHeaders && host != "" {
+		pr.Out.Header.Set("X-Forwarded-Host", host)
+	}
+	if s.cfg.TrustForwardedHeaders && proto != "" {
+		pr.Out.Header.Set("X-Forwarded-Proto", proto)
+	}
+
+	pr.Out.URL.Scheme = s.cfg.Upstream.Scheme
+	pr.Out.URL.Host = s.cfg.Upstream.Host
+	if path, ok := pr.In.Context().Value(normalizedPathKey{}).(string); ok && path != pr.In.URL.Path {
+		pr.Out.URL.Path, pr.Out.URL.RawPath = path, ""
+	}
+	pr.Out.Host = pr.In.Host
+	pr.Out.Header.Del(framing.MarkerHeader)
+}
+
+// modifyResponse charges a successful write before the client sees the response, so a client
+// that writes again at once is checked against the new figures.
+func (s *Server) modifyResponse(resp *http.Response) error {
+	ex := exchangeFrom(resp.Request.Context())
+	if ex == nil || ex.write == nil {
+		return nil
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		s.charge(ex, resp)
+	}
+	return nil
+}
+
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := exchangeFrom(r.Context())
+	if ex != nil && ex.write != nil {
+		if view, need, exceeded := ex.write.quotaExceeded(); exceeded {
+			s.rejectOverQuota(w, ex, view, need, ex.write.limit, "stream")
+			return
+		}
+	}
+	if r.Context().Err() != nil {
+		// The client went away; nobody reads this response.
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	log := s.log
+	if ex != nil {
+		log = log.With("account", ex.target.AccountID, "pod", ex.target.PodID)
+	}
+	log.Warn("Forwarding a request to the pod server failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	http.Error(w, "Bad gateway: the pod server did not answer the request.", http.StatusBadGateway)
+}

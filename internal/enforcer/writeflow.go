@@ -1,0 +1,157 @@
+package enforcer
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"xpod.dev/quota-operator/api/v1alpha1"
+	"xpod.dev/quota-operator/internal/enforcer/resolve"
+	"xpod.dev/quota-operator/internal/enforcer/usage"
+)
+
+// beginWrite prepares the storage side of a write: it locks the resource, finds its current size
+// and reserves the bytes the upload adds. It returns rejected when it already sent 413 or 503.
+// Deletes are never rejected.
+func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind) (*write, bool) {
+	r := ex.in
+	wr := &write{kind: kind, ex: ex, enforce: s.cfg.Enforce, limit: ex.account.Limits().StorageBytes}
+	if kind != writePost {
+		wr.unlock = s.locks.lock(ex.target.PodID, ex.path)
+	}
+	if kind == writeDelete {
+		s.prepareDelete(wr)
+		return wr, false
+	}
+
+	loadErr := s.ledger.LoadAccount(r.Context(), ex.target.AccountID)
+	if s.cfg.Enforce && s.cfg.FailClosed && (loadErr != nil || !s.ledger.Healthy()) {
+		s.metrics.databaseRejection.Inc()
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "Service unavailable: the usage database cannot be reached, so writes are rejected "+
+			"until it is back.", http.StatusServiceUnavailable)
+		return wr, true
+	}
+	if kind == writePut || kind == writePatch {
+		wr.oldSize = s.knownSize(ex, ex.path)
+	}
+	if kind == writePut {
+		wr.credit = wr.oldSize
+	}
+	if r.ContentLength < 0 {
+		wr.streaming = true
+		return wr, false
+	}
+	if !s.cfg.Enforce {
+		return wr, false
+	}
+	need := r.ContentLength - wr.credit
+	view, ok := s.ledger.Reserve(ex.target.AccountID, need, wr.limit)
+	if !ok {
+		s.rejectOverQuota(w, ex, view, need, wr.limit, "content_length")
+		return wr, true
+	}
+	wr.reserved = max(need, 0)
+	return wr, false
+}
+
+// knownSize returns the size the enforcer knows for a resource, or 0 when it knows none or the
+// database cannot be read. 0 is the safe guess for a check, because it credits nothing.
+func (s *Server) knownSize(ex *exchange, path string) int64 {
+	sizes, err := s.ledger.ResourceSizes(ex.in.Context(), ex.target.PodID, []string{path}, "")
+	if err != nil {
+		size, _ := s.ledger.KnownSize(ex.target.PodID, path)
+		return size
+	}
+	return sizes[path]
+}
+
+// prepareDelete selects what a delete removes: a resource with its .acl and .meta auxiliary
+// resources, or everything recorded below a container, as the pod server deletes them together.
+func (s *Server) prepareDelete(wr *write) {
+	ex := wr.ex
+	if strings.HasSuffix(ex.path, "/") {
+		wr.deletePaths, wr.deletePrefix = []string{ex.path}, ex.path
+	} else {
+		wr.deletePaths = []string{ex.path, ex.path + ".acl", ex.path + ".meta"}
+	}
+	sizes, err := s.ledger.ResourceSizes(ex.in.Context(), ex.target.PodID, wr.deletePaths, wr.deletePrefix)
+	if err != nil {
+		sizes = map[string]int64{}
+		for _, p := range wr.deletePaths {
+			if size, ok := s.ledger.KnownSize(ex.target.PodID, p); ok {
+				sizes[p] = size
+			}
+		}
+	}
+	wr.removed = sizes
+}
+
+// charge records the storage change of a write that the pod server accepted.
+func (s *Server) charge(ex *exchange, resp *http.Response) {
+	wr := ex.write
+	reserved, ok := wr.takeReservation()
+	if !ok {
+		return
+	}
+	t := ex.target
+	switch wr.kind {
+	case writeDelete:
+		s.ledger.RecordDelete(t.PodID, t.AccountID, wr.deletePaths, wr.deletePrefix, wr.removed)
+	case writePost:
+		path, ok := createdPath(resp)
+		if !ok || strings.HasSuffix(path, "/") {
+			s.ledger.Release(t.AccountID, reserved)
+			return
+		}
+		size := s.sizeAfterWrite(ex, path, wr.bytesReceived())
+		s.ledger.RecordWrite(t.PodID, t.AccountID, path, size, 0, reserved)
+	default:
+		fallback := wr.bytesReceived()
+		if wr.kind == writePatch {
+			fallback = wr.oldSize
+		}
+		size := s.sizeAfterWrite(ex, ex.path, fallback)
+		s.ledger.RecordWrite(t.PodID, t.AccountID, ex.path, size, wr.oldSize, reserved)
+	}
+}
+
+// createdPath returns the normalised path of the Location header of a POST response.
+func createdPath(resp *http.Response) (string, bool) {
+	loc, err := resp.Location()
+	if err != nil {
+		return "", false
+	}
+	path, err := resolve.NormalizePath(loc.EscapedPath(), loc.Path)
+	return path, err == nil
+}
+
+// sizeAfterWrite measures a written resource on the pod server. When that fails, it logs the
+// failure and returns fallback: the uploaded bytes for PUT and POST, the old size for PATCH.
+func (s *Server) sizeAfterWrite(ex *exchange, path string, fallback int64) int64 {
+	size, err := s.measure(ex.in.Context(), ex.in, path)
+	if err == nil {
+		return size
+	}
+	s.metrics.measureFailures.Inc()
+	s.log.Warn("Measuring a written resource failed; charging an estimate", "account", ex.target.AccountID,
+		"pod", ex.target.PodID, "path", path, "estimateBytes", fallback, "error", err)
+	return fallback
+}
+
+// rejectOverQuota sends 413 with the account's figures.
+func (s *Server) rejectOverQuota(w http.ResponseWriter, ex *exchange, view usage.StorageView, need, limit int64,
+	check string) {
+	s.metrics.quotaRejections.WithLabelValues(check).Inc()
+	s.log.Info("Write rejected: storage quota exceeded", "account", ex.target.AccountID, "pod", ex.target.PodID,
+		"path", ex.path, "usedBytes", view.UsedBytes, "reservedBytes", view.ReservedBytes, "requestBytes", need,
+		"limitBytes", limit)
+	msg := fmt.Sprintf("Storage quota exceeded for account %s: %d bytes used (%s), %d bytes reserved by uploads "+
+		"in progress, this write needs %d more bytes, limit %d bytes (%s). Delete resources or ask for a "+
+		"higher storage limit.\n", ex.target.AccountID, view.UsedBytes, v1alpha1.FormatBytes(view.UsedBytes),
+		view.ReservedBytes, need, limit, v1alpha1.FormatBytes(limit))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = fmt.Fprint(w, msg)
+}
