@@ -30,6 +30,14 @@ var (
 		Name: "xpod_quota_account_storage_limit_bytes",
 		Help: "Effective storage limit of an account that an AccountQuota manages.",
 	}, []string{"account", "namespace", "name"})
+	ingressTotal = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "xpod_quota_account_ingress_bytes_total",
+		Help: "Bytes uploaded by an account that an AccountQuota manages, as recorded in identity_account_usage.",
+	}, []string{"account", "namespace", "name"})
+	egressTotal = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "xpod_quota_account_egress_bytes_total",
+		Help: "Bytes downloaded by an account that an AccountQuota manages, as recorded in identity_account_usage.",
+	}, []string{"account", "namespace", "name"})
 	bandwidthLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "xpod_quota_account_bandwidth_limit_bytes_per_second",
 		Help: "Effective bandwidth limit of an account that an AccountQuota manages; 0 means not throttled.",
@@ -37,5 +45,6 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(passDuration, rowsChanged, pollErrors, storageUsed, storageLimit, bandwidthLimit)
+	metrics.Registry.MustRegister(passDuration, rowsChanged, pollErrors, storageUsed, storageLimit, bandwidthLimit,
+		ingressTotal, egressTotal)
 }

@@ -81,6 +81,8 @@ func (r *AccountQuotaReconciler) exportMetrics(aq *quotav1.AccountQuota, status 
 	storageUsed.WithLabelValues(labels...).Set(float64(status.Usage.StorageBytes))
 	storageLimit.WithLabelValues(labels...).Set(float64(status.Limits.StorageBytes))
 	bandwidthLimit.WithLabelValues(labels...).Set(float64(status.Limits.BandwidthBytesPerSecond))
+	ingressTotal.WithLabelValues(labels...).Set(float64(status.Usage.IngressBytes))
+	egressTotal.WithLabelValues(labels...).Set(float64(status.Usage.EgressBytes))
 }
 
 // forgetMetrics removes the gauges of an AccountQuota that is gone or no longer owns its account.
@@ -89,4 +91,6 @@ func forgetMetrics(aq *quotav1.AccountQuota) {
 	storageUsed.DeleteLabelValues(labels...)
 	storageLimit.DeleteLabelValues(labels...)
 	bandwidthLimit.DeleteLabelValues(labels...)
+	ingressTotal.DeleteLabelValues(labels...)
+	egressTotal.DeleteLabelValues(labels...)
 }
