@@ -320,7 +320,7 @@ func launch(script string, opts Options, port int, dir string) (*Server, error) 
 	cmd.Env = append(os.Environ(), "SOLID_POD_LAYOUT="+layout, "SOLID_LOG_LEVEL="+logLevel)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = processAttributes()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("run %s start: %w", script, err)
 	}
