@@ -314,3 +314,17 @@ func TestParseLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionMatchesScript(t *testing.T) {
+	script, err := findScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := `CSS_VERSION="` + Version + `"`; !strings.Contains(string(data), pin) {
+		t.Errorf("%s does not pin %s: update Version when the script's CSS_VERSION changes", script, pin)
+	}
+}
