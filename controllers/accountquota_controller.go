@@ -29,6 +29,8 @@ type AccountQuotaReconciler struct {
 	Defaults Defaults
 	// Usage holds the figures that the usage poller read; nil shows every account as unused.
 	Usage *UsageStore
+	// MaxConcurrentReconciles is the number of parallel reconciles; 0 means 1.
+	MaxConcurrentReconciles int
 }
 
 // +kubebuilder:rbac:groups=quota.xpod.dev,resources=accountquotas,verbs=get;list;watch;update;patch

@@ -10,7 +10,7 @@ import (
 var (
 	passDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "xpod_quota_usage_poll_duration_seconds",
-		Help:    "Duration of the usage query of one poll pass.",
+		Help:    "Duration of one usage poll pass: the query, the figures and waking the changed AccountQuotas.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 	})
 	rowsChanged = prometheus.NewHistogram(prometheus.HistogramOpts{

@@ -21,6 +21,8 @@ type Config struct {
 	Defaults       Defaults
 	ResyncPeriod   time.Duration
 	StatusInterval time.Duration
+	// MaxConcurrentReconciles is the number of parallel reconciles; 0 means 1.
+	MaxConcurrentReconciles int
 	// AlertWebhookURL, when set, receives a signed POST at each threshold crossing.
 	AlertWebhookURL string
 	// AlertSecret returns the webhook's HMAC key; required with AlertWebhookURL.
@@ -40,7 +42,7 @@ func setup(mgr ctrl.Manager, pool *pgxpool.Pool, cfg Config,
 	store := NewUsageStore()
 	recorder := mgr.GetEventRecorder("accountquota-controller")
 	reconciler := &AccountQuotaReconciler{Client: mgr.GetClient(), DB: pool, Recorder: recorder,
-		Defaults: cfg.Defaults, Usage: store}
+		Defaults: cfg.Defaults, Usage: store, MaxConcurrentReconciles: cfg.MaxConcurrentReconciles}
 	var inner reconcile.Reconciler = reconciler
 	if wrap != nil {
 		inner = wrap(reconciler)

@@ -36,7 +36,7 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager, wake <-chan 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("accountquota").
 		For(&quotav1.AccountQuota{}).
-		WithOptions(controller.Options{RateLimiter: newRateLimiter()}).
+		WithOptions(controller.Options{RateLimiter: newRateLimiter(), MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		// When an AccountQuota appears, goes away or changes its spec, the others that name the
 		// same account may gain or lose ownership of the row.
 		Watches(&quotav1.AccountQuota{}, handler.EnqueueRequestsFromMapFunc(r.peersOf),

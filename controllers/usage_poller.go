@@ -67,7 +67,6 @@ func (p *UsagePoller) pass(ctx context.Context, logger logr.Logger) {
 		since = p.cursor.Add(-cursorOverlap)
 	}
 	changes, err := database.ChangedUsage(ctx, p.DB, since)
-	passDuration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		pollErrors.Inc()
 		logger.Error(err, "Failed to read usage; retrying at the next pass")
@@ -86,6 +85,7 @@ func (p *UsagePoller) pass(ctx context.Context, logger logr.Logger) {
 		p.Listener.UsageChanged(ctx, changed)
 	}
 	woken := p.wake(ctx, changed)
+	passDuration.Observe(time.Since(start).Seconds())
 	logger.V(1).Info("Usage pass done", "rows", len(changes), "accountsChanged", len(changed), "woken", woken,
 		"duration", time.Since(start))
 }

@@ -31,6 +31,9 @@ type options struct {
 	statusInterval        time.Duration
 	alertWebhookURL       string
 	alertSecretFile       string
+	kubeAPIQPS            float64
+	kubeAPIBurst          int
+	concurrentReconciles  int
 	defaultStorageLimit   string
 	defaultBandwidthLimit string
 	metricsAddr           string
@@ -58,6 +61,10 @@ func parseFlags() *options {
 		"storage limit in bytes (a quantity) for accounts whose quota row leaves it unset")
 	flag.StringVar(&o.defaultBandwidthLimit, "default-bandwidth-limit", "10Mi",
 		"bandwidth limit in bytes per second (a quantity) for accounts whose quota row leaves it unset; 0 means not throttled")
+	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 100, "maximum requests per second to the Kubernetes API server")
+	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 200, "maximum burst of requests to the Kubernetes API server")
+	flag.IntVar(&o.concurrentReconciles, "max-concurrent-reconciles", 4,
+		"number of AccountQuotas reconciled in parallel")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
 		"address the Prometheus metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the health probe endpoint binds to")
@@ -100,7 +107,9 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("prepare database schema: %w", err)
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	restConfig.QPS, restConfig.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 newScheme(),
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
@@ -111,7 +120,7 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	cfg := controllers.Config{Defaults: defaults, ResyncPeriod: o.resyncPeriod, StatusInterval: o.statusInterval,
-		AlertWebhookURL: o.alertWebhookURL}
+		AlertWebhookURL: o.alertWebhookURL, MaxConcurrentReconciles: o.concurrentReconciles}
 	if o.alertSecretFile != "" {
 		cfg.AlertSecret = alerts.FileSecret(o.alertSecretFile)
 	}
@@ -163,6 +172,9 @@ func parseBytesFlag(name, value string) (int64, error) {
 func validateOptions(o *options) error {
 	if o.resyncPeriod <= 0 {
 		return fmt.Errorf("invalid --resync-period %s: use a positive duration such as 1m", o.resyncPeriod)
+	}
+	if o.concurrentReconciles < 1 {
+		return fmt.Errorf("invalid --max-concurrent-reconciles %d: use 1 or more", o.concurrentReconciles)
 	}
 	if o.statusInterval <= 0 {
 		return fmt.Errorf("invalid --status-interval %s: use a positive duration such as 10s", o.statusInterval)
