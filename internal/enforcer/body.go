@@ -45,7 +45,11 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 	}
 	if ex.throttle {
-		if _, werr := ex.account.Upload.Wait(ex.in.Context(), n); werr != nil && err == nil {
+		waited, werr := ex.account.Upload.Wait(ex.in.Context(), n)
+		if waited > 0 {
+			ex.uploadWaited(waited)
+		}
+		if werr != nil && err == nil {
 			err = werr
 		}
 	}
