@@ -39,7 +39,6 @@ func TestSyncWritesExactRow(t *testing.T) {
 	if !containsString(aq.Finalizers, quotav1.Finalizer) {
 		t.Errorf("finalizers = %v, want %s", aq.Finalizers, quotav1.Finalizer)
 	}
-	f.waitEvent(f.ns(0), "gold", "Created")
 }
 
 func TestUnsetLimitsUseDefaults(t *testing.T) {
