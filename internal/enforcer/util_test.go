@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"bytes"
 	"net"
 	"time"
 )
@@ -8,3 +9,5 @@ import (
 func netDial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
 
 func sleep(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -24,19 +24,21 @@ func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind)
 		return wr, false
 	}
 
+	// The size lookup comes first, because a failing lookup is what marks the database
+	// unavailable for the fail-closed check.
 	loadErr := s.ledger.LoadAccount(r.Context(), ex.target.AccountID)
+	if kind == writePut || kind == writePatch {
+		wr.oldSize = s.knownSize(ex, ex.path)
+	}
+	if kind == writePut {
+		wr.credit = wr.oldSize
+	}
 	if s.cfg.Enforce && s.cfg.FailClosed && (loadErr != nil || !s.ledger.Healthy()) {
 		s.metrics.databaseRejection.Inc()
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "Service unavailable: the usage database cannot be reached, so writes are rejected "+
 			"until it is back.", http.StatusServiceUnavailable)
 		return wr, true
-	}
-	if kind == writePut || kind == writePatch {
-		wr.oldSize = s.knownSize(ex, ex.path)
-	}
-	if kind == writePut {
-		wr.credit = wr.oldSize
 	}
 	if r.ContentLength < 0 {
 		wr.streaming = true
