@@ -31,7 +31,7 @@ const (
 type Defaults struct {
 	// StorageLimitBytes is the default storage limit in bytes.
 	StorageLimitBytes int64
-	// BandwidthLimitBps is the default bandwidth limit in bytes per second; 0 means not throttled.
+	// BandwidthLimitBps is the default bandwidth limit in bytes per second. 0 means not throttled.
 	BandwidthLimitBps int64
 }
 
@@ -53,7 +53,7 @@ type Options struct {
 	RequestTimeout time.Duration
 }
 
-// api routes and answers authenticated requests.
+// api routes authenticated requests and writes their responses.
 type api struct {
 	store    store
 	defaults Defaults
@@ -114,7 +114,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handlerFunc answers one request with a JSON value or an error.
+// handlerFunc handles one request and returns a JSON value or an error.
 type handlerFunc func(ctx context.Context, r *http.Request) (any, *apiError)
 
 // serve checks the method and query, runs h with the request timeout and writes its result.

@@ -81,7 +81,7 @@ func TestPutSetsResetsAndKeepsFields(t *testing.T) {
 	steps := []struct {
 		name          string
 		body          string
-		wantStorage   *int64 // the column; nil is NULL
+		wantStorage   *int64 // the column, where nil is NULL
 		wantBandwidth *int64
 		wantSource    string
 		wantSources   QuotaSources

@@ -12,7 +12,7 @@ const CallerAdminToken = "admin-token"
 
 // unauthorized is the one response to every bad credential: a missing Authorization header,
 // another scheme such as Basic, an empty bearer token or a wrong one. Sending the same status,
-// headers and body in each case tells a caller nothing about how close a guess was.
+// headers and body in each case gives a caller no hint of how close a guess was.
 var unauthorized = &apiError{
 	status:  http.StatusUnauthorized,
 	code:    CodeUnauthorized,
@@ -20,8 +20,8 @@ var unauthorized = &apiError{
 }
 
 var tokenNotConfigured = &apiError{
-	status:  http.StatusServiceUnavailable,
-	code:    CodeTokenNotConfigured,
+	status: http.StatusServiceUnavailable,
+	code:   CodeTokenNotConfigured,
 	message: "the admin API has no token configured, so it rejects every request; the operator must write a " +
 		"token into the file named by --admin-token-file",
 }

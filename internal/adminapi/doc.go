@@ -6,7 +6,7 @@
 //
 //	GET    /api/quota                  custom quotas, a page at a time
 //	GET    /api/quota/{accountId}      effective limits, their source, the managing AccountQuota, usage
-//	PUT    /api/quota/{accountId}      set limits; null resets one to the default, an absent field is kept
+//	PUT    /api/quota/{accountId}      set limits (null resets one to the default, an absent one is kept)
 //	DELETE /api/quota/{accountId}      remove the row, so both defaults apply
 //	GET    /api/openapi.json           the OpenAPI 3 document of these routes
 //

@@ -16,7 +16,7 @@ func TestErrorResponses(t *testing.T) {
 		name   string
 		method string
 		path   string
-		// header is added to the admin token; nil means Content-Type: application/json.
+		// header is sent with the admin token. Nil means Content-Type: application/json.
 		header      http.Header
 		body        string
 		wantStatus  int
@@ -39,7 +39,7 @@ func TestErrorResponses(t *testing.T) {
 		{name: "DELETE on the document", method: "DELETE", path: "/api/openapi.json", wantStatus: 405,
 			wantCode: CodeMethodNotAllowed, wantAllow: "GET, HEAD"},
 
-		// Account ids in the raw path; nothing is cleaned or redirected.
+		// Account ids in the raw path, which is never cleaned or redirected.
 		{name: "empty account id", method: "GET", path: "/api/quota/", wantStatus: 400, wantCode: CodeInvalidAccountID,
 			wantMessage: "empty"},
 		{name: "dot-dot", method: "GET", path: "/api/quota/..", wantStatus: 400, wantCode: CodeInvalidAccountID},
@@ -114,7 +114,7 @@ func TestErrorResponses(t *testing.T) {
 			body: `{"bandwidthLimitBps": null, "bandwidthLimitBps": null}`, wantStatus: 400,
 			wantCode: CodeDuplicateField, wantMessage: "bandwidthLimitBps"},
 		{name: "deep nesting", method: "PUT", path: item,
-			body: `{"storageLimitBytes": ` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+			body:       `{"storageLimitBytes": ` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
 			wantStatus: 400, wantCode: CodeInvalidField, wantMessage: "storageLimitBytes"},
 		{name: "deep nesting at the top", method: "PUT", path: item, body: strings.Repeat("[", 20000), wantStatus: 400,
 			wantCode: CodeInvalidJSON},
@@ -124,7 +124,7 @@ func TestErrorResponses(t *testing.T) {
 			body: `{"storageLimitBytes": 1` + strings.Repeat(" ", MaxBodyBytes) + `}`, wantStatus: 413,
 			wantCode: CodeBodyTooLarge, wantMessage: "65536"},
 		{name: "body of exactly 64 KiB", method: "PUT", path: item,
-			body: `{"storageLimitBytes": 1` + strings.Repeat(" ", MaxBodyBytes-len(`{"storageLimitBytes": 1}`)) + `}`,
+			body:       `{"storageLimitBytes": 1` + strings.Repeat(" ", MaxBodyBytes-len(`{"storageLimitBytes": 1}`)) + `}`,
 			wantStatus: 200},
 	}
 	for _, c := range cases {

@@ -76,8 +76,9 @@ func (a *api) lookupOwner(ctx context.Context, accountID string) (*Owner, *apiEr
 // rejectManaged returns 409 when an AccountQuota manages the account, because the controller
 // would revert any change made here.
 //
-// NOTE: an AccountQuota created between this check and the write adopts the row and overwrites
-// it with its own limits on its first reconcile, so the AccountQuota still wins.
+// NOTE: an AccountQuota created between this check and the write may see the API's write land
+// after its first reconcile. The controller's resync then restores the AccountQuota's limits
+// within its resync period, so the AccountQuota still wins, but not at once.
 func (a *api) rejectManaged(ctx context.Context, accountID, method string) *apiError {
 	owner, apiErr := a.lookupOwner(ctx, accountID)
 	if apiErr != nil {
@@ -93,7 +94,7 @@ func (a *api) rejectManaged(ctx context.Context, accountID, method string) *apiE
 			"AccountQuota instead, or delete it before managing the account through this API", accountID, owner)
 }
 
-// auditLimits is a quota row in the audit log; a nil limit is NULL, so the default applies.
+// auditLimits is a quota row in the audit log. A nil limit is NULL, so the default applies.
 type auditLimits struct {
 	StorageLimitBytes *int64 `json:"storageLimitBytes"`
 	BandwidthLimitBps *int64 `json:"bandwidthLimitBps"`

@@ -32,7 +32,7 @@ func (a *api) list(ctx context.Context, r *http.Request) (any, *apiError) {
 		return nil, apiErr
 	}
 
-	// One extra row tells whether another page follows.
+	// One extra row shows whether another page follows.
 	records, err := a.store.list(ctx, after, limit+1)
 	if err != nil {
 		return nil, a.storeError(err, "")

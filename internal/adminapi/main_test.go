@@ -125,7 +125,7 @@ type fixture struct {
 
 type fixtureOptions struct {
 	owners OwnerLookup
-	// token is written to the token file; noTokenFile leaves the file missing.
+	// token is written to the token file, and noTokenFile leaves the file missing.
 	token       string
 	noTokenFile bool
 	// databaseURL replaces the test database, for example with an unreachable server.

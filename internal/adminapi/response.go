@@ -17,7 +17,7 @@ type QuotaResponse struct {
 	// Quota holds the effective limits, with the defaults applied to unset ones.
 	Quota QuotaLimits `json:"quota"`
 	// Source is custom when the quota row sets at least one limit and default when both limits
-	// are the defaults. Sources tells each limit apart.
+	// are the defaults. Sources gives the source of each limit.
 	Source  string       `json:"source"`
 	Sources QuotaSources `json:"sources"`
 	// ManagedBy is the AccountQuota that manages the account, or nil.
@@ -27,9 +27,9 @@ type QuotaResponse struct {
 
 // QuotaLimits are an account's effective limits.
 type QuotaLimits struct {
-	// StorageLimitBytes is the storage limit in bytes; 0 makes the account read-only.
+	// StorageLimitBytes is the storage limit in bytes. 0 makes the account read-only.
 	StorageLimitBytes int64 `json:"storageLimitBytes"`
-	// BandwidthLimitBps is the bandwidth limit in bytes per second, per direction; 0 means not
+	// BandwidthLimitBps is the bandwidth limit in bytes per second, per direction. 0 means not
 	// throttled.
 	BandwidthLimitBps int64 `json:"bandwidthLimitBps"`
 }

@@ -16,8 +16,8 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// Timeouts of the HTTP server. They bound slow clients; a request's own work is bounded by
-// Options.RequestTimeout.
+// Timeouts of the HTTP server. They bound slow clients, while Options.RequestTimeout bounds a
+// request's own work.
 const (
 	readHeaderTimeout      = 10 * time.Second
 	readTimeout            = 30 * time.Second
@@ -28,12 +28,12 @@ const (
 )
 
 // Server serves the API as a controller-runtime Runnable. It runs on every manager replica, not
-// only on the leader, because it reads and writes PostgreSQL and the shared cache only.
+// only on the leader, because it only uses PostgreSQL and the replica's own informer cache.
 type Server struct {
 	// Addr is the TCP address to listen on, such as :8443.
 	Addr string
-	// CertFile and KeyFile are the PEM files of the TLS certificate and key. When both are set the
-	// server speaks HTTPS and reloads them when they change; when both are empty it speaks plain
+	// CertFile and KeyFile are the PEM files of the TLS certificate and key. When both are set, the
+	// server speaks HTTPS and reloads them when they change. When both are empty, it speaks plain
 	// HTTP.
 	CertFile string
 	KeyFile  string
@@ -58,6 +58,9 @@ func (s *Server) NeedLeaderElection() bool { return false }
 // Start listens on Addr and serves until ctx ends, then waits up to ShutdownTimeout for requests
 // in flight.
 func (s *Server) Start(ctx context.Context) error {
+	if s.Handler == nil || s.Tokens == nil {
+		return errors.New("admin API server needs a Handler and Tokens")
+	}
 	if (s.CertFile == "") != (s.KeyFile == "") {
 		return errors.New("admin API TLS needs both a certificate file and a key file")
 	}

@@ -164,9 +164,17 @@ func TestServerServesTLS(t *testing.T) {
 	}
 }
 
+func TestServerRunsOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	if (&Server{}).NeedLeaderElection() {
+		t.Error("NeedLeaderElection = true, want false so that every replica serves the API")
+	}
+}
+
 func TestServerRejectsHalfTLSConfig(t *testing.T) {
 	t.Parallel()
-	s := &Server{Addr: "127.0.0.1:0", CertFile: "cert.pem", Tokens: NewTokenFile("missing", time.Hour, logr.Discard())}
+	s := &Server{Addr: "127.0.0.1:0", CertFile: "cert.pem", Handler: http.NotFoundHandler(),
+		Tokens: NewTokenFile("missing", time.Hour, logr.Discard())}
 	if err := s.Start(context.Background()); err == nil {
 		t.Error("Start with a certificate and no key returned nil, want an error")
 	}

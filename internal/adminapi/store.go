@@ -26,7 +26,7 @@ type usageRow struct {
 	updatedAt    *time.Time
 }
 
-// accountRecord is what the database holds for one account.
+// accountRecord is the quota and usage rows of one account.
 type accountRecord struct {
 	accountID string
 	quota     quotaRow
