@@ -110,8 +110,8 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// newHTTPServer returns an HTTP/1.1 server. HTTP/2 stays off, as the kubebuilder scaffold keeps it
-// off by default, because of the HTTP/2 Rapid Reset flood (CVE-2023-44487).
+// newHTTPServer returns an HTTP/1.1 server. HTTP/2 stays off because an admin API gains nothing
+// from it and HTTP/2 servers are exposed to stream reset floods such as Rapid Reset (CVE-2023-44487).
 func (s *Server) newHTTPServer(logger logr.Logger) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
