@@ -32,7 +32,7 @@ func parseProxyFlags(args []string) (*proxyFlags, error) {
 	f := &proxyFlags{}
 	fs := flag.NewFlagSet("enforcer", flag.ContinueOnError)
 	f.bind(fs)
-	fs.StringVar(&f.serve.Listen, "listen", ":8443", "address the proxy listens on (plain HTTP; terminate TLS in front)")
+	fs.StringVar(&f.serve.Listen, "listen", ":8000", "address the proxy listens on (plain HTTP; terminate TLS in front)")
 	fs.StringVar(&f.serve.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.serve.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz; 0 disables it")
 	fs.IntVar(&f.serve.MaxConnections, "max-connections", 0, "maximum client connections open at once; 0 means no maximum")
