@@ -40,11 +40,13 @@ func parseProxyFlags(args []string) (*proxyFlags, error) {
 		"time after SIGTERM for draining requests and writing the remaining usage; keep it below the pod's "+
 			"terminationGracePeriodSeconds")
 	fs.DurationVar(&f.serve.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+
 	fs.StringVar(&f.defaultStorageLimit, "default-storage-limit", "10Gi",
 		"storage limit in bytes (a quantity) for accounts whose quota row leaves it unset")
 	fs.StringVar(&f.defaultBandwidthLimit, "default-bandwidth-limit", "10Mi",
 		"bandwidth limit in bytes per second per direction (a quantity) for accounts whose quota row leaves it "+
 			"unset; 0 means not throttled")
+
 	fs.DurationVar(&f.flushInterval, "flush-interval", time.Second, "how often metered usage is written to the database")
 	fs.DurationVar(&f.limitsRefresh, "limits-refresh-interval", time.Second,
 		"how often the limits of active accounts are reloaded from identity_account_quota")
@@ -53,6 +55,7 @@ func parseProxyFlags(args []string) (*proxyFlags, error) {
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", 60*time.Second,
 		"how long a client may neither send nor read body bytes before its connection is closed; "+
 			"time spent throttled does not count")
+
 	fs.BoolVar(&f.enforce, "enforce", true, "reject writes over the storage limit and throttle bandwidth; "+
 		"false only meters")
 	fs.StringVar(&f.writeFailureMode, "write-failure-mode", "open",
@@ -62,6 +65,7 @@ func parseProxyFlags(args []string) (*proxyFlags, error) {
 		"reject PUT, PATCH and DELETE requests that target no pod with 403")
 	fs.BoolVar(&f.trustForwarded, "trust-forwarded-headers", false,
 		"keep the client's X-Forwarded-For chain, X-Forwarded-Host and X-Forwarded-Proto (behind a trusted ingress)")
+
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
-// Package enforcer is the data plane of the quota operator: a streaming reverse proxy in front of
-// a Solid pod server that meters transfer per pod and account, throttles bandwidth per account
-// and rejects writes that would exceed an account's storage limit.
+// Package enforcer is the data plane of the quota operator. It is a streaming reverse proxy in
+// front of a Solid pod server. It meters transfer per pod and account, throttles bandwidth per
+// account and rejects writes that would exceed an account's storage limit.
 package enforcer
 
 import (

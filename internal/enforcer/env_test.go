@@ -206,7 +206,7 @@ func (e *testEnv) do(method, path string, body []byte, header ...string) (int, s
 
 // rawExchange sends raw bytes on a new connection and returns the first response's status and
 // body. A concurrent writer keeps sending body while the response is read, as a client that
-// streams an upload does; write errors after the server closes are ignored.
+// streams an upload does. Write errors after the server closes are ignored.
 func rawExchange(t *testing.T, addr, head string, body io.Reader) (int, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)

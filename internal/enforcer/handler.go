@@ -2,7 +2,6 @@ package enforcer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -160,10 +159,4 @@ func responseCode(status int, r *http.Request) int {
 	default:
 		return http.StatusOK
 	}
-}
-
-// isTimeout reports whether err is a deadline or timeout error.
-func isTimeout(err error) bool {
-	var ne interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

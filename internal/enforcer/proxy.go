@@ -72,7 +72,7 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if r.Context().Err() != nil {
-		// The client went away; nobody reads this response.
+		// The client went away, so no one reads this response.
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
@@ -81,5 +81,5 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		log = log.With("account", ex.target.AccountID, "pod", ex.target.PodID)
 	}
 	log.Warn("Forwarding a request to the pod server failed", "method", r.Method, "path", r.URL.Path, "error", err)
-	http.Error(w, "Bad gateway: the pod server did not answer the request.", http.StatusBadGateway)
+	http.Error(w, "Bad gateway: the pod server did not respond to the request.", http.StatusBadGateway)
 }

@@ -180,7 +180,7 @@ func TestProxyRejectsAmbiguousFraming(t *testing.T) {
 			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400},
 		{"content-length list", "PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 5\r\n\r\nabcde", 400},
 		{"negative content-length", "PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: -4\r\n\r\nabcd", 400},
-		// net/http answers 501 for a transfer coding it does not implement.
+		// net/http responds with 501 to a transfer coding it does not implement.
 		{"two transfer-encodings",
 			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
 		{"client-sent marker", "GET /pod-a/x HTTP/1.1\r\nHost: a\r\nX-Enforcer-Framing-Error: x\r\n\r\n", 400},

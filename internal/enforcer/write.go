@@ -48,7 +48,7 @@ type write struct {
 	ex      *exchange
 	enforce bool
 	limit   int64
-	// oldSize is the size the enforcer knows for the resource before the write.
+	// oldSize is the recorded size of the resource before the write.
 	oldSize int64
 	// credit is the number of body bytes that need no reservation, because they replace the old
 	// representation of the resource.

@@ -57,8 +57,8 @@ func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind)
 	return wr, false
 }
 
-// knownSize returns the size the enforcer knows for a resource, or 0 when it knows none or the
-// database cannot be read. 0 is the safe guess for a check, because it credits nothing.
+// knownSize returns the recorded size of a resource, or 0 when none is recorded or the database
+// cannot be read. 0 is the safe guess for a check, because it credits nothing.
 func (s *Server) knownSize(ex *exchange, path string) int64 {
 	sizes, err := s.ledger.ResourceSizes(ex.in.Context(), ex.target.PodID, []string{path}, "")
 	if err != nil {

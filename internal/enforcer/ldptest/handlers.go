@@ -152,7 +152,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request, key string, b
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.resources[key+name]; taken {
+	if _, exists := s.resources[key+name]; exists {
 		name += "-" + strconv.Itoa(len(s.resources))
 	}
 	s.store(key+name, body, r.Header.Get("Content-Type"))

@@ -1,11 +1,11 @@
 // Package ldptest is a small in-memory Linked Data Platform server for tests of the enforcer. It
-// stores bodies as they arrive and answers like a Solid pod server for the requests the enforcer
+// stores bodies as they arrive and responds like a Solid pod server for the requests the enforcer
 // meters: PUT (201 or 205), POST into a container (201 with Location), PATCH (N3 Patch and
 // SPARQL Update INSERT DATA / DELETE DATA), DELETE, GET and HEAD with Content-Length, container
 // listings in Turtle, and WebSocket upgrades.
 //
-// A request with the header X-Test-Status: 403 is answered 403 before its body is read; with
-// X-Test-Status: 500 the body is read in full and the answer is 500. Neither stores anything.
+// A request with the header X-Test-Status: 403 gets 403 before its body is read. With
+// X-Test-Status: 500 the body is read in full and the response is 500. Neither stores anything.
 package ldptest
 
 import (

@@ -9,8 +9,8 @@ func websocketUpgrade(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
-// serveWebSocket counts the payload bytes of the messages a client sends. A message "ping"
-// is answered with "pong".
+// serveWebSocket counts the payload bytes of the messages a client sends and replies "pong" to
+// a message "ping".
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {

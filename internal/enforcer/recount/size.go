@@ -48,7 +48,7 @@ func fetchSize(ctx context.Context, rt http.RoundTripper, method string, upstrea
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return 0, false, fmt.Errorf("%s %s: %w", method, path, ErrNotFound)
 	case resp.StatusCode != http.StatusOK:
-		return 0, false, fmt.Errorf("%s %s: pod server answered %s", method, path, resp.Status)
+		return 0, false, fmt.Errorf("%s %s: pod server responded with %s", method, path, resp.Status)
 	case method == http.MethodHead:
 		return resp.ContentLength, resp.ContentLength >= 0, nil
 	}

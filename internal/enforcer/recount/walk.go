@@ -105,18 +105,20 @@ func (w *Walker) list(ctx context.Context, container string) ([]string, error) {
 		req.Header[h] = v
 	}
 	req.Header.Set("Accept", "text/turtle")
+
 	resp, err := w.Transport.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("list container %s: %w", container, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("list container %s: pod server answered %s", container, resp.Status)
+		return nil, fmt.Errorf("list container %s: pod server responded with %s", container, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxListingBytes))
 	if err != nil {
 		return nil, fmt.Errorf("list container %s: %w", container, err)
 	}
+
 	base := &url.URL{Scheme: "http", Host: "pod.invalid", Path: container}
 	if w.Location.Host != "" {
 		base.Host = w.Location.Host

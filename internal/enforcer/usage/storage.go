@@ -87,8 +87,8 @@ func (l *Ledger) Release(accountID string, n int64) {
 	l.account(accountID).reserved -= n
 }
 
-// RecordWrite charges a successful write: the resource at path now has size bytes and had
-// oldSize bytes as far as the enforcer knows. reserved bytes of the upload are released. The
+// RecordWrite charges a successful write. The resource at path now has size bytes, and oldSize
+// is its recorded size before the write. The upload's reserved bytes are released. The
 // database computes the exact change from its own record when the change is flushed.
 func (l *Ledger) RecordWrite(podID, accountID, path string, size, oldSize, reserved int64) {
 	l.mu.Lock()
@@ -104,7 +104,7 @@ func (l *Ledger) RecordWrite(podID, accountID, path string, size, oldSize, reser
 
 // RecordDelete charges a successful delete. Every recorded resource whose path is in paths (the
 // deleted resource and its auxiliary resources) or starts with prefix (below a deleted container)
-// is removed. removed maps the resources the enforcer knows to go with it to their sizes.
+// is removed. removed maps the resources recorded as going with it to their sizes.
 func (l *Ledger) RecordDelete(podID, accountID string, paths []string, prefix string, removed map[string]int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -121,8 +121,8 @@ func (l *Ledger) RecordDelete(podID, accountID string, paths []string, prefix st
 		Paths: paths, Prefix: prefix})
 }
 
-// ResourceSizes returns the sizes the enforcer knows for paths and, when prefix is set, for
-// every resource below it: sizes not yet flushed first, then the database's record. A path
+// ResourceSizes returns the recorded sizes of paths and, when prefix is set, of every resource
+// below it. Sizes not yet flushed take precedence over the database's record. A path
 // without a known size is absent.
 func (l *Ledger) ResourceSizes(ctx context.Context, podID string, paths []string, prefix string) (
 	map[string]int64, error) {
