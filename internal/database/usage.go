@@ -36,7 +36,8 @@ type SizeChange struct {
 	Prefix  string
 }
 
-// UsageFlush is one batch of usage changes, applied at most once under its ID.
+// UsageFlush is one batch of usage changes. It is applied at most once under its ID while
+// quota_flush_log keeps that ID.
 type UsageFlush struct {
 	// ID is a UUID. A flush retried after an unknown commit outcome keeps its ID.
 	ID         string
@@ -45,7 +46,7 @@ type UsageFlush struct {
 	Sizes      []SizeChange
 }
 
-// FlushResult is what ApplyUsageFlush did.
+// FlushResult is the outcome of ApplyUsageFlush.
 type FlushResult struct {
 	// Duplicate means the flush ID was already recorded, so nothing was applied again.
 	Duplicate bool
@@ -80,7 +81,8 @@ SELECT -COALESCE(SUM(size_bytes), 0)::bigint FROM removed`
 
 // The usage rows are created first and updated second, because an upsert would clamp a negative
 // storage delta to zero before adding it. Rows are created and locked in id order, so concurrent
-// flushes of several enforcers cannot deadlock on them.
+// flushes of several enforcers do not deadlock on them. Resource size rows are locked in write
+// order instead; PostgreSQL aborts one of two deadlocked flushes, which is then retried.
 const createPodUsageSQL = `
 INSERT INTO identity_pod_usage (pod_id, account_id, storage_bytes, ingress_bytes, egress_bytes, updated_at)
 SELECT pod_id, account_id, 0, 0, 0, NOW()
@@ -91,7 +93,7 @@ const addPodUsageSQL = `
 WITH d AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
     AS d(pod_id, account_id, storage, ingress, egress)
-), locked AS (
+), locked AS MATERIALIZED (
   SELECT u.pod_id FROM identity_pod_usage u JOIN d USING (pod_id) ORDER BY u.pod_id FOR UPDATE OF u
 )
 UPDATE identity_pod_usage u SET
@@ -110,7 +112,7 @@ ON CONFLICT (account_id) DO NOTHING`
 const addAccountUsageSQL = `
 WITH d AS (
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(account_id, storage, ingress, egress)
-), locked AS (
+), locked AS MATERIALIZED (
   SELECT u.account_id FROM identity_account_usage u JOIN d USING (account_id) ORDER BY u.account_id FOR UPDATE OF u
 )
 UPDATE identity_account_usage u SET
@@ -121,8 +123,8 @@ UPDATE identity_account_usage u SET
 FROM d WHERE u.account_id = d.account_id AND u.account_id IN (SELECT account_id FROM locked)`
 
 // ApplyUsageFlush applies a usage flush in one transaction and reads back the storage of the
-// given accounts. The flush ID is recorded in quota_flush_log first, so a flush that already
-// committed is not applied twice when it is retried.
+// given accounts. The flush ID of a non-empty flush is recorded in quota_flush_log first, so a
+// flush that already committed is not applied twice when it is retried.
 func ApplyUsageFlush(ctx context.Context, pool *pgxpool.Pool, flush UsageFlush, accounts []string) (FlushResult, error) {
 	var result FlushResult
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -138,6 +140,12 @@ func ApplyUsageFlush(ctx context.Context, pool *pgxpool.Pool, flush UsageFlush, 
 
 func applyUsageFlush(ctx context.Context, tx pgx.Tx, flush UsageFlush, accounts []string) (FlushResult, error) {
 	result := FlushResult{}
+	if len(flush.Pods) == 0 && len(flush.Sizes) == 0 {
+		// Nothing to apply, so no flush id is recorded: only the storage is read back.
+		var err error
+		result.StorageBytes, err = readAccountStorage(ctx, tx, accounts)
+		return result, err
+	}
 	tag, err := tx.Exec(ctx, recordFlushSQL, flush.ID, flush.EnforcerID)
 	if err != nil {
 		return result, fmt.Errorf("record flush: %w", err)

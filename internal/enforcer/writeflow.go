@@ -101,7 +101,7 @@ func (s *Server) charge(ex *exchange, resp *http.Response) {
 	case writeDelete:
 		s.ledger.RecordDelete(t.PodID, t.AccountID, wr.deletePaths, wr.deletePrefix, wr.removed)
 	case writePost:
-		path, ok := createdPath(resp)
+		path, ok := s.createdPath(ex, resp)
 		if !ok || strings.HasSuffix(path, "/") {
 			s.ledger.Release(t.AccountID, reserved)
 			return
@@ -118,14 +118,28 @@ func (s *Server) charge(ex *exchange, resp *http.Response) {
 	}
 }
 
-// createdPath returns the normalised path of the Location header of a POST response.
-func createdPath(resp *http.Response) (string, bool) {
+// createdPath returns the normalised path of the Location header of a POST response, when it
+// names a resource in the same pod as the request.
+func (s *Server) createdPath(ex *exchange, resp *http.Response) (string, bool) {
 	loc, err := resp.Location()
 	if err != nil {
 		return "", false
 	}
 	path, err := resolve.NormalizePath(loc.EscapedPath(), loc.Path)
-	return path, err == nil
+	if err != nil {
+		return "", false
+	}
+	host := loc.Host
+	if host == "" {
+		host = ex.in.Host
+	}
+	res, err := s.cfg.Resolver.Resolve(ex.in.Context(), resolve.NormalizeHost(host), path)
+	if err != nil || res.Status != resolve.InPod || res.Target.PodID != ex.target.PodID {
+		s.log.Warn("POST created a resource outside the request's pod; not charged", "account", ex.target.AccountID,
+			"pod", ex.target.PodID, "location", loc.String())
+		return "", false
+	}
+	return path, true
 }
 
 // sizeAfterWrite measures a written resource on the pod server. When that fails, it logs the
