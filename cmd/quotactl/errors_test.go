@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"xpod.dev/quota-operator/internal/testutil/pgtest"
 )
@@ -161,5 +164,41 @@ func TestDatabaseErrors(t *testing.T) {
 	}
 	if strings.Contains(got.stderr, "s3cret-pw") {
 		t.Errorf("missing database: stderr contains the password: %q", got.stderr)
+	}
+}
+
+func TestReportWarnsWhenEmailsUnreadable(t *testing.T) {
+	t.Parallel()
+	pool, databaseURL := pgtest.NewPool(t)
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "reader_" + strings.TrimPrefix(strings.TrimPrefix(u.Path, "/"), "quota_test_")
+	identifier := pgx.Identifier{role}.Sanitize()
+	execAll(t, pool, `CREATE TABLE identity_account (id TEXT PRIMARY KEY, payload JSONB)`,
+		`INSERT INTO identity_account VALUES ('alice', '{"email": "alice@example.org"}')`,
+		`INSERT INTO identity_account_usage (account_id, storage_bytes) VALUES ('alice', 7)`,
+		"CREATE ROLE "+identifier+" LOGIN",
+		"GRANT SELECT ON identity_account_usage, identity_account_quota TO "+identifier)
+	t.Cleanup(func() {
+		for _, sql := range []string{"DROP OWNED BY " + identifier, "DROP ROLE " + identifier} {
+			if _, err := pool.Exec(context.Background(), sql); err != nil {
+				t.Logf("%s: %v", sql, err)
+			}
+		}
+	})
+	u.User = url.User(role)
+
+	got := runCommand("report", "-o", "csv", "--database-url", u.String())
+	if got.code != exitOK {
+		t.Fatalf("exit code = %d, stderr %q", got.code, got.stderr)
+	}
+	wantWarning := "quotactl: warning: the database user may not read identity_account, so the report has no e-mails"
+	if !strings.HasPrefix(got.stderr, wantWarning) {
+		t.Errorf("stderr = %q, want it to start with %q", got.stderr, wantWarning)
+	}
+	if !strings.Contains(got.stdout, "\nalice,,7,") {
+		t.Errorf("stdout = %q, want alice without an e-mail", got.stdout)
 	}
 }

@@ -29,25 +29,29 @@ func runReport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	var accounts []report.Account
+	var result report.Result
 	err = readDatabase(ctx, common.databaseURL, func(db database.Querier) error {
 		var err error
-		accounts, err = report.List(ctx, db, s.filter, s.defaults)
+		result, err = report.List(ctx, db, s.filter, s.defaults)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.write(s.format, accounts, report.Columns{})
+	return c.write(s.format, result, report.Columns{})
 }
 
-// write prints the accounts to stdout. An empty table gets a note on stderr, so a script that
-// reads stdout gets only the header.
-func (c *cli) write(format report.Format, accounts []report.Account, columns report.Columns) error {
-	if err := report.Write(c.stdout, format, accounts, columns); err != nil {
+// write prints the accounts to stdout. Warnings and the note on an empty table go to stderr, so
+// a script that reads stdout gets only the report.
+func (c *cli) write(format report.Format, result report.Result, columns report.Columns) error {
+	if result.EmailsOmitted {
+		fmt.Fprintf(c.stderr, "%s: warning: the database user may not read identity_account, so the "+
+			"report has no e-mails. Grant SELECT on identity_account (id, payload) to include them.\n", c.program)
+	}
+	if err := report.Write(c.stdout, format, result.Accounts, columns); err != nil {
 		return fmt.Errorf("write the output: %w", err)
 	}
-	if format == report.FormatTable && len(accounts) == 0 {
+	if format == report.FormatTable && len(result.Accounts) == 0 {
 		fmt.Fprintln(c.stderr, "No accounts found.")
 	}
 	return nil

@@ -39,16 +39,16 @@ func runTop(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	var accounts []report.Account
+	var result report.Result
 	err = readDatabase(ctx, common.databaseURL, func(db database.Querier) error {
 		var err error
-		accounts, err = report.Top(ctx, db, s.filter, s.defaults, metric, limit)
+		result, err = report.Top(ctx, db, s.filter, s.defaults, metric, limit)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.write(s.format, accounts, report.Columns{Traffic: true})
+	return c.write(s.format, result, report.Columns{Traffic: true})
 }
 
 func parseMetric(value string) (report.Metric, error) {

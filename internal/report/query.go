@@ -40,6 +40,16 @@ var rankExpressions = map[Metric]string{
 	MetricTraffic: "u.ingress_bytes::numeric + u.egress_bytes::numeric",
 }
 
+// Result is the accounts that List or Top read.
+type Result struct {
+	Accounts []Account
+	// EmailsOmitted is set when identity_account exists but the database user may not read its
+	// id and payload columns, so every Email is nil. A missing identity_account_quota table
+	// makes every limit the default, but an unreadable one fails the query, because default
+	// limits in place of custom ones would be wrong figures.
+	EmailsOmitted bool
+}
+
 // Filter selects the accounts of a report.
 type Filter struct {
 	// Since keeps the accounts whose usage row was updated at most this long before the database
@@ -48,20 +58,23 @@ type Filter struct {
 }
 
 // List reads every account of identity_account_usage, ordered by account id in byte order.
-func List(ctx context.Context, db database.Querier, filter Filter, defaults Defaults) ([]Account, error) {
+//
+// NOTE: every account is held in memory until the output is written, because the table format
+// needs every row to align its columns.
+func List(ctx context.Context, db database.Querier, filter Filter, defaults Defaults) (Result, error) {
 	return query(ctx, db, filter, defaults, "", 0)
 }
 
 // Top reads the limit accounts with the highest metric, highest first. Ties are ordered by
 // account id in byte order, so the result is stable.
 func Top(ctx context.Context, db database.Querier, filter Filter, defaults Defaults, metric Metric,
-	limit int64) ([]Account, error) {
+	limit int64) (Result, error) {
 	expression, ok := rankExpressions[metric]
 	if !ok {
-		return nil, fmt.Errorf("unknown metric %q", metric)
+		return Result{}, fmt.Errorf("unknown metric %q", metric)
 	}
 	if limit < 1 {
-		return nil, fmt.Errorf("invalid limit %d: expected at least 1", limit)
+		return Result{}, fmt.Errorf("invalid limit %d: expected at least 1", limit)
 	}
 	return query(ctx, db, filter, defaults, expression, limit)
 }
@@ -69,20 +82,20 @@ func Top(ctx context.Context, db database.Querier, filter Filter, defaults Defau
 // query runs the report's SELECT. rankExpression, when set, is an ORDER BY expression over the
 // usage subquery u, whose byte columns are never NULL.
 func query(ctx context.Context, db database.Querier, filter Filter, defaults Defaults, rankExpression string,
-	limit int64) ([]Account, error) {
+	limit int64) (Result, error) {
 	tables, err := findTables(ctx, db)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	if !tables.usage {
-		return nil, ErrNoUsageTable
+		return Result{}, ErrNoUsageTable
 	}
+	result := Result{EmailsOmitted: tables.account && !tables.accountReadable}
 	sql, args := buildQuery(tables, filter, rankExpression, limit)
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read identity_account_usage: %w", err)
+		return Result{}, fmt.Errorf("read identity_account_usage: %w", err)
 	}
-	var accounts []Account
 	var a Account
 	var storageLimit, bandwidthLimit *int64
 	scanTargets := []any{&a.ID, &a.Email, &a.StorageBytes, &a.IngressBytes, &a.EgressBytes, &a.UpdatedAt,
@@ -90,13 +103,13 @@ func query(ctx context.Context, db database.Querier, filter Filter, defaults Def
 	_, err = pgx.ForEachRow(rows, scanTargets, func() error {
 		a.StorageLimit = effectiveLimit(storageLimit, defaults.StorageBytes)
 		a.BandwidthLimit = effectiveLimit(bandwidthLimit, defaults.BandwidthBps)
-		accounts = append(accounts, a)
+		result.Accounts = append(result.Accounts, a)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read identity_account_usage: %w", err)
+		return Result{}, fmt.Errorf("read identity_account_usage: %w", err)
 	}
-	return accounts, nil
+	return result, nil
 }
 
 // buildQuery writes the SELECT for the tables that exist. Only fixed SQL fragments are joined
@@ -104,7 +117,7 @@ func query(ctx context.Context, db database.Querier, filter Filter, defaults Def
 func buildQuery(tables presentTables, filter Filter, rankExpression string, limit int64) (string, []any) {
 	email := "NULL::text"
 	joins := ""
-	if tables.account {
+	if tables.account && tables.accountReadable {
 		email = "a.payload->>'email'"
 		joins += "\nLEFT JOIN identity_account a ON a.id = u.account_id"
 	}

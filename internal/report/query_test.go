@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"xpod.dev/quota-operator/internal/database"
@@ -20,7 +21,8 @@ import (
 
 var defaults = report.Defaults{StorageBytes: 10 << 30, BandwidthBps: 10 << 20}
 
-// createAccountTable creates Xpod's identity_account table, which the enforcer does not create.
+// createAccountTable is the DDL of Xpod's identity_account table, which the enforcer does not
+// create.
 const createAccountTable = `CREATE TABLE identity_account (id TEXT PRIMARY KEY, payload JSONB)`
 
 func execAll(t *testing.T, pool *pgxpool.Pool, statements ...string) {
@@ -75,7 +77,8 @@ func TestListJoinsEmailAndLimits(t *testing.T) {
 		`INSERT INTO identity_account_quota (account_id, storage_limit_bytes, bandwidth_limit_bps) VALUES
 			('alice', 4000, NULL), ('bob', NULL, NULL), ('carol', 0, 0), ('dave', NULL, 2048)`)
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +137,8 @@ func TestListWithoutAccountTable(t *testing.T) {
 	pool, _ := pgtest.NewPool(t)
 	execAll(t, pool, `INSERT INTO identity_account_usage (account_id, storage_bytes) VALUES ('alice', 1), ('bob', 2)`)
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatalf("List without identity_account: %v", err)
 	}
@@ -154,7 +158,8 @@ func TestListWithoutQuotaTable(t *testing.T) {
 	execAll(t, pool, `DROP TABLE identity_account_quota`,
 		`INSERT INTO identity_account_usage (account_id, storage_bytes) VALUES ('alice', 1)`)
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatalf("List without identity_account_quota: %v", err)
 	}
@@ -187,7 +192,8 @@ func TestListNullColumns(t *testing.T) {
 	pool, _ := pgtest.NewPool(t)
 	execAll(t, pool, `INSERT INTO identity_account_usage VALUES ('alice', NULL, NULL, NULL, NULL)`)
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +218,8 @@ func TestListMaxInt64(t *testing.T) {
 		`INSERT INTO identity_account_quota (account_id, storage_limit_bytes, bandwidth_limit_bps) VALUES
 			('max', 9223372036854775807, 9223372036854775807)`)
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +263,8 @@ func TestListOrdersByAccountIDBytes(t *testing.T) {
 		}
 	}
 
-	accounts, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	result, err := report.List(context.Background(), pool, report.Filter{}, defaults)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +295,8 @@ func TestListSince(t *testing.T) {
 		{100 * 365 * 24 * time.Hour, []string{"47-hours-ago", "49-hours-ago", "future", "hour-ago"}},
 	}
 	for _, tc := range cases {
-		accounts, err := report.List(context.Background(), pool, report.Filter{Since: tc.since}, defaults)
+		result, err := report.List(context.Background(), pool, report.Filter{Since: tc.since}, defaults)
+		accounts := result.Accounts
 		if err != nil {
 			t.Fatalf("since %s: %v", tc.since, err)
 		}
@@ -323,7 +332,8 @@ func TestTopRanksAndBreaksTies(t *testing.T) {
 		{report.MetricTraffic, 1, []string{"traffic-max"}},
 	}
 	for _, tc := range cases {
-		accounts, err := report.Top(context.Background(), pool, report.Filter{}, defaults, tc.metric, tc.limit)
+		result, err := report.Top(context.Background(), pool, report.Filter{}, defaults, tc.metric, tc.limit)
+		accounts := result.Accounts
 		if err != nil {
 			t.Fatalf("top %d by %s: %v", tc.limit, tc.metric, err)
 		}
@@ -341,8 +351,9 @@ func TestTopSince(t *testing.T) {
 		('new-small', 10, NOW() - INTERVAL '1 day'),
 		('new-big', 500, NOW())`)
 
-	accounts, err := report.Top(context.Background(), pool, report.Filter{Since: 7 * 24 * time.Hour}, defaults,
+	result, err := report.Top(context.Background(), pool, report.Filter{Since: 7 * 24 * time.Hour}, defaults,
 		report.MetricStorage, 10)
+	accounts := result.Accounts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +412,8 @@ func TestListInForeignTimeZones(t *testing.T) {
 					('recent', NOW() - INTERVAL '1 hour'),
 					('stale', NOW() - INTERVAL '3 hours')`)
 
-			accounts, err := report.List(ctx, pool, report.Filter{}, defaults)
+			result, err := report.List(ctx, pool, report.Filter{}, defaults)
+			accounts := result.Accounts
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -417,7 +429,8 @@ func TestListInForeignTimeZones(t *testing.T) {
 				t.Errorf("CSV = %q, want updated_at 2024-03-10T06:30:00Z", out.String())
 			}
 
-			recent, err := report.List(ctx, pool, report.Filter{Since: 2 * time.Hour}, defaults)
+			recentResult, err := report.List(ctx, pool, report.Filter{Since: 2 * time.Hour}, defaults)
+			recent := recentResult.Accounts
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,5 +438,77 @@ func TestListInForeignTimeZones(t *testing.T) {
 				t.Errorf("since 2h = %v, want [recent]", got)
 			}
 		})
+	}
+}
+
+// newReaderURL creates a login role that may read the usage and quota tables but not
+// identity_account, and returns the database URL for it. The role is dropped when the test ends.
+func newReaderURL(t *testing.T, pool *pgxpool.Pool, databaseURL string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "reader_" + strings.TrimPrefix(strings.TrimPrefix(u.Path, "/"), "quota_test_")
+	identifier := pgx.Identifier{role}.Sanitize()
+	execAll(t, pool, "CREATE ROLE "+identifier+" LOGIN",
+		"GRANT SELECT ON identity_account_usage, identity_account_quota TO "+identifier)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, sql := range []string{"DROP OWNED BY " + identifier, "DROP ROLE " + identifier} {
+			if _, err := pool.Exec(ctx, sql); err != nil {
+				t.Logf("%s: %v", sql, err)
+			}
+		}
+	})
+	u.User = url.User(role)
+	return u.String()
+}
+
+func TestListWithUnreadableAccountTable(t *testing.T) {
+	t.Parallel()
+	pool, databaseURL := pgtest.NewPool(t)
+	execAll(t, pool, createAccountTable,
+		`INSERT INTO identity_account VALUES ('alice', '{"email": "alice@example.org"}')`,
+		`INSERT INTO identity_account_usage (account_id) VALUES ('alice')`,
+		`INSERT INTO identity_account_quota (account_id, storage_limit_bytes) VALUES ('alice', 5)`)
+	ctx := context.Background()
+	reader, err := database.Connect(ctx, newReaderURL(t, pool, databaseURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+
+	result, err := report.List(ctx, reader, report.Filter{}, defaults)
+	if err != nil {
+		t.Fatalf("List without SELECT on identity_account: %v", err)
+	}
+	if !result.EmailsOmitted {
+		t.Error("EmailsOmitted = false, want true")
+	}
+	if len(result.Accounts) != 1 || result.Accounts[0].Email != nil {
+		t.Fatalf("List = %+v, want alice without an e-mail", result.Accounts)
+	}
+	if got := result.Accounts[0].StorageLimit; got != (report.Limit{Value: 5, Source: report.SourceCustom}) {
+		t.Errorf("storage limit = %+v, want the custom 5", got)
+	}
+
+	// A column grant is enough for the e-mails.
+	role := pgx.Identifier{reader.Config().ConnConfig.User}.Sanitize()
+	execAll(t, pool, "GRANT SELECT (id, payload) ON identity_account TO "+role)
+	result, err = report.List(ctx, reader, report.Filter{}, defaults)
+	if err != nil {
+		t.Fatalf("List with SELECT (id, payload) on identity_account: %v", err)
+	}
+	if result.EmailsOmitted || len(result.Accounts) != 1 || emailOf(result.Accounts[0]) != "alice@example.org" {
+		t.Errorf("List after the column grant = %+v, omitted %t; want alice@example.org", result.Accounts,
+			result.EmailsOmitted)
+	}
+
+	// An unreadable quota table fails the report instead of showing default limits.
+	execAll(t, pool, "REVOKE SELECT ON identity_account_quota FROM "+role)
+	if _, err := report.List(ctx, reader, report.Filter{}, defaults); err == nil ||
+		!strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("List without SELECT on identity_account_quota: error = %v, want permission denied", err)
 	}
 }
