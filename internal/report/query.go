@@ -40,13 +40,13 @@ var rankExpressions = map[Metric]string{
 	MetricTraffic: "u.ingress_bytes::numeric + u.egress_bytes::numeric",
 }
 
-// Result is the accounts that List or Top read.
+// Result is the accounts that List or Top read. A missing identity_account_quota table makes
+// every limit the default, but an unreadable one fails the query, because default limits in
+// place of custom ones would be wrong figures.
 type Result struct {
 	Accounts []Account
 	// EmailsOmitted is set when identity_account exists but the database user may not read its
-	// id and payload columns, so every Email is nil. A missing identity_account_quota table
-	// makes every limit the default, but an unreadable one fails the query, because default
-	// limits in place of custom ones would be wrong figures.
+	// id and payload columns, so every Email is nil.
 	EmailsOmitted bool
 }
 
