@@ -34,6 +34,7 @@ type options struct {
 	kubeAPIQPS            float64
 	kubeAPIBurst          int
 	concurrentReconciles  int
+	admin                 *adminFlags
 	defaultStorageLimit   string
 	defaultBandwidthLimit string
 	metricsAddr           string
@@ -72,6 +73,7 @@ func parseFlags() *options {
 		"enable leader election, so that only one of several manager replicas is active")
 	flag.StringVar(&o.leaderElectionID, "leader-election-id", "quota-manager.quota.xpod.dev",
 		"name of the Lease used for leader election")
+	o.admin = bindAdminFlags(flag.CommandLine)
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o
@@ -125,6 +127,10 @@ func run(ctx context.Context, o *options) error {
 		cfg.AlertSecret = alerts.FileSecret(o.alertSecretFile)
 	}
 	if _, err := controllers.Setup(mgr, pool, cfg); err != nil {
+		return err
+	}
+	// The admin API reads the AccountQuota index that controllers.Setup registers.
+	if err := setupAdminAPI(mgr, pool, defaults, o.admin); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
