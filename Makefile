@@ -44,10 +44,18 @@ vet: ## Run go vet.
 control-plane: ## Build kube-apiserver, etcd and kubectl from the pinned modules (cached outside the repo).
 	hack/build-control-plane.sh
 
+# FUZZ_TIME bounds the admin API fuzz run that make test includes.
+FUZZ_TIME ?= 20s
+
 .PHONY: test
-test: manifests generate fmt vet ## Run every test against a real API server and PostgreSQL.
+test: manifests generate fmt vet ## Run every test against a real API server and PostgreSQL, then a bounded fuzz run.
 	hack/check-generated.sh
-	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" hack/with-postgres.sh go test ./... -count=1 -timeout 40m $(GO_TEST_FLAGS)
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" FUZZ_TIME=$(FUZZ_TIME) hack/with-postgres.sh hack/run-tests.sh $(GO_TEST_FLAGS)
+
+.PHONY: fuzz
+fuzz: ## Fuzz the admin API handlers for FUZZ_TIME.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" hack/with-postgres.sh \
+		go test ./internal/adminapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZ_TIME)
 
 .PHONY: dev
 dev: ## Run the whole system locally (not ready yet).
