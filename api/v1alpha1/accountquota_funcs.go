@@ -46,6 +46,11 @@ func QuantityBytes(q *resource.Quantity) (*int64, bool) {
 	if v < (1<<63-1)/1000 && q.MilliValue() != v*1000 {
 		return nil, false
 	}
+	// Parsing clamps binary-suffixed values such as 8Ei to 2^63-1, which no whole binary-suffixed
+	// value equals, so that result means the written value was too large.
+	if v == 1<<63-1 && q.Format == resource.BinarySI {
+		return nil, false
+	}
 	return &v, true
 }
 

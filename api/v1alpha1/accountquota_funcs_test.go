@@ -23,6 +23,8 @@ func TestQuantityBytes(t *testing.T) {
 		{in: "1.5", wantOK: false},
 		{in: "1500m", wantOK: false},
 		{in: "9223372036854775808", wantOK: false},
+		{in: "8Ei", wantOK: false},
+		{in: "10Ei", wantOK: false},
 	}
 	for _, tc := range cases {
 		q := resource.MustParse(tc.in)
