@@ -338,7 +338,7 @@ func TestStorageConcurrentMixKeepsInvariant(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(worker)))
 			for range 40 {
 				path := fmt.Sprintf("/pod-a/dir-%d/file-%d", rng.Intn(3), rng.Intn(8))
-				switch rng.Intn(6) {
+				switch rng.Intn(8) {
 				case 0, 1:
 					e.do("PUT", path, make([]byte, rng.Intn(20*kib)))
 				case 2:
@@ -348,8 +348,13 @@ func TestStorageConcurrentMixKeepsInvariant(t *testing.T) {
 					e.do("DELETE", path, nil)
 				case 4:
 					e.do("POST", fmt.Sprintf("/pod-a/dir-%d/", rng.Intn(3)), make([]byte, rng.Intn(5*kib)))
+				case 5:
+					e.do("PUT", path+[]string{".acl", ".meta"}[rng.Intn(2)], make([]byte, rng.Intn(500)))
+				case 6:
+					e.do("PUT", fmt.Sprintf("/pod-a/dir-%d/.acl", rng.Intn(3)), make([]byte, rng.Intn(300)))
 				default:
-					e.do("PUT", path+".acl", make([]byte, rng.Intn(500)))
+					// Succeeds only while the container is empty.
+					e.do("DELETE", fmt.Sprintf("/pod-a/dir-%d/", rng.Intn(3)), nil)
 				}
 			}
 		}()

@@ -16,7 +16,9 @@ import (
 func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind) (*write, bool) {
 	r := ex.in
 	wr := &write{kind: kind, ex: ex, enforce: s.cfg.Enforce, limit: ex.account.Limits().StorageBytes}
-	if kind != writePost {
+	if kind == writePost {
+		wr.unlock = s.locks.lockShared(ex.target.PodID, ex.path)
+	} else {
 		wr.unlock = s.locks.lock(ex.target.PodID, ex.path)
 	}
 	if kind == writeDelete {
