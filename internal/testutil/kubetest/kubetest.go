@@ -47,6 +47,7 @@ func Start() (*Env, error) {
 	}
 	cfg, err := env.Start()
 	if err != nil {
+		_ = env.Stop() // a failed CRD install leaves etcd and kube-apiserver running
 		return nil, fmt.Errorf("start API server: %w", err)
 	}
 	scheme := NewScheme()

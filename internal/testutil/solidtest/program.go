@@ -1,6 +1,7 @@
 package solidtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -42,3 +43,5 @@ func (programTB) Fatal(args ...any) {
 }
 
 func (programTB) Logf(string, ...any) {}
+
+func (programTB) Context() context.Context { return context.Background() }
