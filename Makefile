@@ -58,15 +58,20 @@ fuzz: ## Fuzz the admin API handlers for FUZZ_TIME.
 		go test ./internal/adminapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZ_TIME)
 
 .PHONY: dev
-dev: ## Run the whole system locally (not ready yet).
-	@echo "make dev is not ready yet: run the manager with 'make run' against a cluster and a database." >&2
-	@exit 1
+dev: manifests ## Run the whole system locally: control plane, PostgreSQL, manager, enforcer, Solid server.
+	go run ./test/devstack
+
+.PHONY: e2e
+e2e: manifests ## Run the end-to-end tests on the local stack.
+	KUBEBUILDER_ASSETS="$$(hack/build-control-plane.sh)" hack/with-postgres.sh go test ./test/e2e -count=1 -v -timeout 20m
 
 ##@ Build
 
 .PHONY: build
-build: generate fmt vet ## Build the manager binary.
+build: generate fmt vet ## Build the manager, enforcer and quotactl binaries into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -o $(LOCALBIN)/enforcer ./cmd/enforcer
+	go build -o $(LOCALBIN)/quotactl ./cmd/quotactl
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig and DATABASE_URL.
