@@ -30,6 +30,8 @@ type Ledger struct {
 	mu        sync.Mutex
 	pods      map[podKey]*PodCounters
 	accounts  map[string]*accountStorage
+	// TODO: sizes keeps one entry per write until a flush succeeds, so a long database outage
+	// under heavy writes grows it without bound. Entries of one resource could be merged.
 	sizes     []database.SizeChange
 	estimates map[string]int64 // account -> estimated storage change of sizes
 	overrides map[resourceKey]override
