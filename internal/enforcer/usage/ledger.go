@@ -27,9 +27,9 @@ type Ledger struct {
 	inflight *batch
 	cleanAt  time.Time
 
-	mu        sync.Mutex
-	pods      map[podKey]*PodCounters
-	accounts  map[string]*accountStorage
+	mu       sync.Mutex
+	pods     map[podKey]*PodCounters
+	accounts map[string]*accountStorage
 	// TODO: sizes keeps one entry per write until a flush succeeds, so a long database outage
 	// under heavy writes grows it without bound. Entries of one resource could be merged.
 	sizes     []database.SizeChange
