@@ -105,8 +105,8 @@ func (r *AccountQuotaReconciler) recordWrite(ctx context.Context, aq *quotav1.Ac
 			"The quota row of account %s was changed or deleted outside this AccountQuota; restored it from the spec",
 			account)
 	case result == database.Inserted:
-		// No Event: the Ready condition already says so, and an Event per new AccountQuota would
-		// add a third API write to each of them when thousands are applied at once.
+		// No Event: the Ready condition already reports it, and an Event per new AccountQuota
+		// would add a third API write to each of them when thousands are applied at once.
 	case !wasSynced:
 		r.event(aq, corev1.EventTypeNormal, "Adopted", "Adopt",
 			"Adopted the existing quota row of account %s; this AccountQuota manages it from now on", account)

@@ -25,7 +25,7 @@ type receiver struct {
 	mu        sync.Mutex
 	accepted  []alerts.Payload
 	attempts  map[string]int // per delivery id
-	failFirst int            // answer 500 to this many attempts of each delivery
+	failFirst int            // respond 500 to this many attempts of each delivery
 }
 
 func newReceiver(t *testing.T, failFirst int) *receiver {

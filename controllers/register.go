@@ -16,7 +16,7 @@ import (
 	"xpod.dev/quota-operator/internal/alerts"
 )
 
-// Config is what Setup needs besides the manager and the database.
+// Config is the configuration of Setup besides the manager and the database.
 type Config struct {
 	Defaults       Defaults
 	ResyncPeriod   time.Duration

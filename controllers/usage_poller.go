@@ -16,11 +16,11 @@ import (
 
 // cursorOverlap is how far each pass reads back before the newest change seen. A writer's
 // updated_at is its transaction's start time, so a transaction that commits after a pass may
-// carry an earlier timestamp than rows that pass already read; the overlap picks it up, and
-// unchanged figures are not reported twice.
+// carry an earlier timestamp than rows that pass already read. The overlap picks such rows up,
+// and figures that did not change are not reported twice.
 const cursorOverlap = 5 * time.Second
 
-// UsageListener is told about the accounts whose usage changed in a pass.
+// UsageListener receives the accounts whose usage changed in a pass.
 type UsageListener interface {
 	UsageChanged(ctx context.Context, changes map[string]AccountFigures)
 }

@@ -1,5 +1,5 @@
-// Command scale measures the manager at scale on a real API server (envtest) and PostgreSQL:
-// it applies many AccountQuotas with as many usage rows and reports how long the rows take to
+// Command scale measures the manager at scale on a real API server (envtest) and PostgreSQL.
+// It applies many AccountQuotas with as many usage rows. It reports how long the rows take to
 // appear, how long a poll pass takes with 1% of the usage rows changed, how many status writes
 // hit unchanged AccountQuotas, and the manager's memory. Run it through bench/scale.sh.
 package main

@@ -25,7 +25,7 @@ type report struct {
 	peakRSSBytes        int64
 }
 
-// measureQuery times the poll query alone for a pass that sees the changed rows.
+// measureQuery times the poll query alone for a pass that reads the changed rows.
 func (r *report) measureQuery(ctx context.Context, env *environment, changed int) error {
 	since := time.Now().Add(-time.Minute)
 	start := time.Now()

@@ -132,7 +132,7 @@ func (d *Deliverer) post(ctx context.Context, p pending) error {
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return errors.New("webhook receiver answered " + resp.Status)
+		return errors.New("webhook receiver responded " + resp.Status)
 	}
 	return nil
 }

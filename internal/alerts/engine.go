@@ -32,7 +32,7 @@ type Crossing struct {
 	DeliveryID string
 }
 
-// Notifier is told about each crossing after it has been recorded.
+// Notifier receives each crossing after it has been recorded.
 type Notifier interface {
 	Crossed(ctx context.Context, c Crossing)
 }

@@ -1,5 +1,5 @@
-// Package e2e runs the whole product on one machine (test/stack) and checks the story a user
-// sees: AccountQuotas become rows, Solid traffic through the enforcer becomes usage rows and
+// Package e2e runs the whole product on one machine (test/stack) and checks what a user
+// observes: AccountQuotas become rows, Solid traffic through the enforcer becomes usage rows and
 // status figures, limits are enforced, the admin API works, and restarts lose no bytes.
 package e2e
 

@@ -23,7 +23,7 @@ type process struct {
 	exited chan struct{}
 }
 
-// start runs the process and waits until its readiness endpoint answers 200.
+// start runs the process and waits until its readiness endpoint returns 200.
 func (p *process) start(ctx context.Context) error {
 	logFile, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

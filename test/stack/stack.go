@@ -132,8 +132,8 @@ func (s *Stack) build(_ context.Context, _ Options) error {
 	return nil
 }
 
-// startSolidAndEnforcer starts CSS with the enforcer's URL as its base URL, because CSS answers
-// only requests whose Host is its base URL's, and then the enforcer in front of it.
+// startSolidAndEnforcer starts CSS with the enforcer's URL as its base URL, because CSS serves
+// only requests whose Host matches its base URL, and then the enforcer in front of it.
 func (s *Stack) startSolidAndEnforcer(ctx context.Context, _ Options) error {
 	ports, err := freePorts(3)
 	if err != nil {
