@@ -172,6 +172,7 @@ func TestRecountCommand(t *testing.T) {
 	upstream.Put("/pod-a/a", make([]byte, 1000))
 	upstream.Put("/pod-a/sub/b", make([]byte, 2000))
 	upstream.Put("/pod-a/sub/b.acl", make([]byte, 30))
+	upstream.Put("/pod-a/sub/b.meta", make([]byte, 40)) // not counted without --count-descriptions
 	upstream.Put("/pod-b/c", make([]byte, 5))
 
 	cmd := exec.Command(os.Args[0], "recount", "--pod=pod-a", "--account-map=pod-a=acct-001",

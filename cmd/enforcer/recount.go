@@ -19,6 +19,8 @@ func runRecount(ctx context.Context, args []string, logger *slog.Logger) error {
 	c.bind(fs)
 	pod := fs.String("pod", "", "id of the pod to recount: the pod name for path and subdomain, the identity_pod id for xpod")
 	timeout := fs.Duration("timeout", 30*time.Minute, "maximum time for the whole recount")
+	countDescriptions := fs.Bool("count-descriptions", false, "also count .meta description resources; "+
+		"leave it off for Community Solid Server, which serves a generated description for every resource")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +51,8 @@ func runRecount(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 
-	walker := &recount.Walker{Transport: http.DefaultTransport, Upstream: upstream, Location: loc, Header: header}
+	walker := &recount.Walker{Transport: http.DefaultTransport, Upstream: upstream, Location: loc, Header: header,
+		CountDescriptions: *countDescriptions}
 	result, err := recount.Run(ctx, pool, walker)
 	if err != nil {
 		return err

@@ -385,7 +385,8 @@ func TestRecountRepairsBypassedWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	walker := &recount.Walker{Transport: http.DefaultTransport, Upstream: e.srv.cfg.Upstream, Location: loc}
+	walker := &recount.Walker{Transport: http.DefaultTransport, Upstream: e.srv.cfg.Upstream, Location: loc,
+		CountDescriptions: true}
 	result, err := recount.Run(context.Background(), e.pool, walker)
 	if err != nil {
 		t.Fatalf("recount: %v", err)

@@ -15,9 +15,12 @@ import (
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
 )
 
-// auxiliarySuffixes are the auxiliary resources Community Solid Server keeps beside a resource
-// or inside a container (its ACL and its description), which container listings leave out.
-var auxiliarySuffixes = []string{".acl", ".meta"}
+// Suffixes of the auxiliary resources Community Solid Server keeps beside a resource or inside a
+// container (its ACL and its description), which container listings leave out.
+const (
+	aclSuffix         = ".acl"
+	descriptionSuffix = ".meta"
+)
 
 // maxListingBytes bounds a container listing that the walk reads.
 const maxListingBytes = 64 << 20
@@ -29,6 +32,10 @@ type Walker struct {
 	Location  resolve.Location
 	// Header holds credentials of an identity that may read the whole pod.
 	Header http.Header
+	// CountDescriptions makes the walk count .meta description resources. Community Solid
+	// Server serves a generated description for every resource, which no client wrote and the
+	// enforcer never charges, so it is off for such servers.
+	CountDescriptions bool
 }
 
 // Sizes walks the pod's containers from its root and returns the size of every non-container
@@ -77,7 +84,11 @@ func (w *Walker) measureResource(ctx context.Context, path string, sizes map[str
 }
 
 func (w *Walker) measureAuxiliaries(ctx context.Context, path string, sizes map[string]int64) error {
-	for _, suffix := range auxiliarySuffixes {
+	suffixes := []string{aclSuffix}
+	if w.CountDescriptions {
+		suffixes = append(suffixes, descriptionSuffix)
+	}
+	for _, suffix := range suffixes {
 		aux := path + suffix
 		size, err := Size(ctx, w.Transport, w.Upstream, w.Location.Host, aux, w.Header)
 		if errors.Is(err, ErrNotFound) {
