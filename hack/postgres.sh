@@ -40,14 +40,14 @@ ensure_bindir() {
 }
 
 free_port() {
-  local port
-  for port in $(seq 55432 55632); do
+  local port start=$((55432 + RANDOM % 400))
+  for port in $(seq "${start}" 55932); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
       echo "${port}"
       return 0
     fi
   done
-  log "no free port between 55432 and 55632"
+  log "no free port between ${start} and 55932"
   return 1
 }
 
@@ -68,15 +68,25 @@ start() {
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
     chown postgres "${dir}"
   fi
-  port="$(free_port)"
   echo "${bindir}" >"${dir}/bindir"
   run_as "${bindir}/initdb" -D "${dir}/data" -U postgres --auth=trust --no-sync >"${dir}/initdb.log" 2>&1 ||
     { cat "${dir}/initdb.log" >&2; return 1; }
-  run_as "${bindir}/pg_ctl" -D "${dir}/data" -l "${dir}/server.log" -w -o \
-    "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" \
-    start >/dev/null || { cat "${dir}/server.log" >&2; return 1; }
-  log "started a private PostgreSQL at 127.0.0.1:${port} (logs in ${dir}/server.log)"
-  echo "postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable"
+  # Another process may take the chosen port before the server binds it, so a failed start is
+  # retried on another port.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    if run_as "${bindir}/pg_ctl" -D "${dir}/data" -l "${dir}/server.log" -w -o \
+      "-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300" \
+      start >/dev/null; then
+      log "started a private PostgreSQL at 127.0.0.1:${port} (logs in ${dir}/server.log)"
+      echo "postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable"
+      return 0
+    fi
+    log "start on port ${port} failed (attempt ${attempt} of 5)"
+  done
+  cat "${dir}/server.log" >&2
+  return 1
 }
 
 stop() {
