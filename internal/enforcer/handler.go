@@ -13,7 +13,8 @@ import (
 
 // ServeHTTP checks the request's framing and path, resolves its pod and forwards it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if reason := r.Header.Get(framing.MarkerHeader); reason != "" {
+	if marker := r.Header.Get(framing.MarkerHeader); marker != "" {
+		reason := framingReasonLabel(marker)
 		s.rejectInvalid(w, r, reason, "Bad request: the request's Content-Length and Transfer-Encoding "+
 			"headers are ambiguous ("+reason+"); send exactly one of them.")
 		return
@@ -119,7 +120,7 @@ func (s *Server) serveInPod(w http.ResponseWriter, r *http.Request, target resol
 }
 
 func (s *Server) countRequest(r *http.Request, code int, scope resolve.Status) {
-	s.metrics.requests.WithLabelValues(r.Method, strconv.Itoa(code), scope.String()).Inc()
+	s.metrics.requests.WithLabelValues(methodLabel(r.Method), strconv.Itoa(code), scope.String()).Inc()
 }
 
 // statusWriter records the status code of a response that is not metered.
