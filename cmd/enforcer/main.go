@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -22,6 +24,9 @@ func main() {
 		err = runRecount(ctx, os.Args[2:], logger)
 	} else {
 		err = runProxy(ctx, os.Args[1:], logger)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flag package has printed the help
 	}
 	if err != nil {
 		logger.Error("Enforcer failed", "error", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	quotav1 "xpod.dev/quota-operator/api/v1alpha1"
@@ -19,11 +20,18 @@ func runRecount(ctx context.Context, args []string, logger *slog.Logger) error {
 	c.bind(fs)
 	pod := fs.String("pod", "", "id of the pod to recount: the pod name for path and subdomain, the identity_pod id for xpod")
 	timeout := fs.Duration("timeout", 30*time.Minute, "maximum time for the whole recount")
+	host := fs.String("host", "", "Host header for the pod server's requests, such as pods.example.org; "+
+		"needed with --pod-resolver=path when the pod server serves only its public host, as Community Solid Server does")
 	countDescriptions := fs.Bool("count-descriptions", false, "also count .meta description resources; "+
 		"leave it off for Community Solid Server, which serves a generated description for every resource")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	level, err := parseLevel(c.logLevel)
+	if err != nil {
+		return err
+	}
+	logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if *pod == "" {
 		return fmt.Errorf("missing --pod: name the pod to recount")
 	}
@@ -51,6 +59,9 @@ func runRecount(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 
+	if *host != "" {
+		loc.Host = *host
+	}
 	walker := &recount.Walker{Transport: http.DefaultTransport, Upstream: upstream, Location: loc, Header: header,
 		CountDescriptions: *countDescriptions}
 	result, err := recount.Run(ctx, pool, walker)
