@@ -172,3 +172,27 @@ func TestAlertRetriesKeepDeliveryID(t *testing.T) {
 		t.Errorf("payload = %+v, want used 600, limit 1000, percent 60, resource storage and a time", p)
 	}
 }
+
+// TestAlertOnLoweredLimit: lowering a limit without any new usage fires the thresholds crossed.
+func TestAlertOnLoweredLimit(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, 0)
+	f := newFixture(t, fixtureOptions{webhookURL: rcv.URL})
+	limit := int64(1000)
+	if _, err := database.UpsertQuota(context.Background(), f.pool,
+		database.Quota{AccountID: "acct-lowered", StorageLimitBytes: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	f.setUsage("acct-lowered", map[string][3]int64{"pod-lowered": {500, 0, 0}})
+	time.Sleep(3 * time.Second)
+	if got := rcv.thresholds("acct-lowered"); len(got) != 0 {
+		t.Fatalf("deliveries %v at 50%%, want none", got)
+	}
+
+	limit = 550
+	if _, err := database.UpsertQuota(context.Background(), f.pool,
+		database.Quota{AccountID: "acct-lowered", StorageLimitBytes: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	rcv.waitThresholds(f, "acct-lowered", []int32{80, 90})
+}

@@ -20,7 +20,8 @@ import (
 // and figures that did not change are not reported twice.
 const cursorOverlap = 5 * time.Second
 
-// UsageListener receives the accounts whose usage changed in a pass.
+// UsageListener receives the figures of every account that a pass read: those whose usage or
+// quota rows changed, and on the first pass all of them.
 type UsageListener interface {
 	UsageChanged(ctx context.Context, changes map[string]AccountFigures)
 }
@@ -79,10 +80,10 @@ func (p *UsagePoller) pass(ctx context.Context, logger logr.Logger) {
 		elapsed = 0
 	}
 	p.lastPass = start
-	changed := p.apply(changes, elapsed)
+	read, changed := p.apply(changes, elapsed)
 	p.decayIdleRates(changes, changed)
-	if p.Listener != nil && len(changed) > 0 {
-		p.Listener.UsageChanged(ctx, changed)
+	if p.Listener != nil && len(read) > 0 {
+		p.Listener.UsageChanged(ctx, read)
 	}
 	woken := p.wake(ctx, changed)
 	passDuration.Observe(time.Since(start).Seconds())
@@ -90,12 +91,15 @@ func (p *UsagePoller) pass(ctx context.Context, logger logr.Logger) {
 		"duration", time.Since(start))
 }
 
-// apply turns changed rows into figures and returns the accounts whose figures changed.
-func (p *UsagePoller) apply(changes []database.AccountUsageChange, elapsed float64) map[string]AccountFigures {
-	changed := map[string]AccountFigures{}
+// apply turns the rows read into figures. It returns the figures of every account read and of
+// those whose figures changed.
+func (p *UsagePoller) apply(changes []database.AccountUsageChange, elapsed float64) (
+	read, changed map[string]AccountFigures) {
+	read = make(map[string]AccountFigures, len(changes))
+	changed = map[string]AccountFigures{}
 	for _, c := range changes {
-		if c.UpdatedAt.After(p.cursor) {
-			p.cursor = c.UpdatedAt
+		if c.ChangedAt.After(p.cursor) {
+			p.cursor = c.ChangedAt
 		}
 		f := AccountFigures{StorageBytes: c.StorageBytes, IngressBytes: c.IngressBytes, EgressBytes: c.EgressBytes,
 			Pods: largestPods(c.Pods), PodCount: len(c.Pods), UpdatedAt: c.UpdatedAt}
@@ -104,11 +108,12 @@ func (p *UsagePoller) apply(changes []database.AccountUsageChange, elapsed float
 			f.EgressBytesPerSecond = roundRate(float64(c.EgressBytes-prev[1]) / elapsed)
 		}
 		p.totals[c.AccountID] = [2]int64{c.IngressBytes, c.EgressBytes}
+		read[c.AccountID] = f
 		if p.Store.set(c.AccountID, f) {
 			changed[c.AccountID] = f
 		}
 	}
-	return changed
+	return read, changed
 }
 
 // decayIdleRates sets the rates of accounts that had no row changes in this pass back to zero.
