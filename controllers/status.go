@@ -17,9 +17,13 @@ import (
 func (r *AccountQuotaReconciler) setSynced(ctx context.Context, aq *quotav1.AccountQuota, row database.Quota) error {
 	return r.patchStatus(ctx, aq, func(status *quotav1.AccountQuotaStatus) {
 		status.Limits = r.Defaults.effectiveLimits(row)
-		figures, _ := r.Usage.Get(aq.Spec.AccountID)
-		applyUsage(status, aq, figures)
-		r.exportMetrics(aq, status)
+		// Before the first usage pass, zeros would be a guess; the figures follow when the pass
+		// wakes every AccountQuota.
+		if r.Usage.Loaded() {
+			figures, _ := r.Usage.Get(aq.Spec.AccountID)
+			applyUsage(status, aq, figures)
+			r.exportMetrics(aq, status)
+		}
 		setReady(status, aq.Generation, metav1.ConditionTrue, quotav1.ReasonSynced,
 			fmt.Sprintf("The quota row of account %s matches the spec", aq.Spec.AccountID))
 	})

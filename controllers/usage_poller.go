@@ -85,7 +85,15 @@ func (p *UsagePoller) pass(ctx context.Context, logger logr.Logger) {
 	if p.Listener != nil && len(read) > 0 {
 		p.Listener.UsageChanged(ctx, read)
 	}
-	woken := p.wake(ctx, changed)
+	var woken int
+	if p.Store.Loaded() {
+		woken = p.wake(ctx, changed)
+	} else {
+		// The first pass read every account: wake every AccountQuota, also those without usage
+		// rows, whose reconciles so far left the usage figures out.
+		p.Store.markLoaded()
+		woken = p.wakeAll(ctx)
+	}
 	passDuration.Observe(time.Since(start).Seconds())
 	logger.V(1).Info("Usage pass done", "rows", len(changes), "accountsChanged", len(changed), "woken", woken,
 		"duration", time.Since(start))
@@ -132,6 +140,22 @@ func (p *UsagePoller) decayIdleRates(changes []database.AccountUsageChange, chan
 			changed[id] = f
 		}
 	}
+}
+
+// wakeAll sends every AccountQuota to the reconciler.
+func (p *UsagePoller) wakeAll(ctx context.Context) int {
+	var list quotav1.AccountQuotaList
+	if err := p.Client.List(ctx, &list); err != nil {
+		return 0
+	}
+	for i := range list.Items {
+		select {
+		case p.Wake <- event.TypedGenericEvent[*quotav1.AccountQuota]{Object: &list.Items[i]}:
+		case <-ctx.Done():
+			return i
+		}
+	}
+	return len(list.Items)
 }
 
 // wake sends every AccountQuota that names a changed account to the reconciler.

@@ -46,6 +46,24 @@ func (f AccountFigures) equal(o AccountFigures) bool {
 type UsageStore struct {
 	mu       sync.RWMutex
 	accounts map[string]AccountFigures
+	loaded   bool
+}
+
+// Loaded reports whether a pass has read every account since the manager started. Until then a
+// missing account may just not have been read yet.
+func (s *UsageStore) Loaded() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.loaded
+}
+
+func (s *UsageStore) markLoaded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loaded = true
 }
 
 // NewUsageStore returns an empty store.
