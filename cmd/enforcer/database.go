@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -22,23 +21,12 @@ func connect(ctx context.Context, c *commonFlags, logger *slog.Logger) (*pgxpool
 	if err != nil {
 		return nil, err
 	}
-	backoff := time.Second
-	for {
-		err := database.EnsureSchema(ctx, pool)
-		if err == nil {
-			return pool, nil
-		}
-		if !database.IsUnavailable(err) {
-			pool.Close()
-			return nil, fmt.Errorf("prepare database schema: %w", err)
-		}
-		logger.Warn("Database unavailable at start-up; retrying", "error", err, "retryIn", backoff)
-		select {
-		case <-ctx.Done():
-			pool.Close()
-			return nil, fmt.Errorf("prepare database schema: %w", err)
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
+	err = database.EnsureSchemaWithRetry(ctx, pool, func(err error, wait time.Duration) {
+		logger.Warn("Database unavailable at start-up; retrying", "error", err, "retryIn", wait)
+	})
+	if err != nil {
+		pool.Close()
+		return nil, err
 	}
+	return pool, nil
 }

@@ -105,8 +105,11 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	defer pool.Close()
-	if err := database.EnsureSchema(ctx, pool); err != nil {
-		return fmt.Errorf("prepare database schema: %w", err)
+	err = database.EnsureSchemaWithRetry(ctx, pool, func(err error, wait time.Duration) {
+		ctrl.Log.Info("Database unavailable at start-up; retrying", "error", err.Error(), "retryIn", wait)
+	})
+	if err != nil {
+		return err
 	}
 
 	restConfig := ctrl.GetConfigOrDie()

@@ -16,11 +16,13 @@ import (
 )
 
 // Delivery retry schedule: the wait doubles from MinBackoff up to MaxBackoff, and a delivery is
-// abandoned after MaxAttempts failures (about a day with the defaults).
+// abandoned after MaxAttempts failures (about a day with the defaults). Delivered and abandoned
+// deliveries are deleted after DeliveryRetention.
 const (
-	MinBackoff  = time.Second
-	MaxBackoff  = 10 * time.Minute
-	MaxAttempts = 150
+	MinBackoff        = time.Second
+	MaxBackoff        = 10 * time.Minute
+	MaxAttempts       = 150
+	DeliveryRetention = 30 * 24 * time.Hour
 )
 
 // Deliverer sends queued webhook deliveries. It runs only on the elected leader.
@@ -41,9 +43,14 @@ func (d *Deliverer) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("alert-webhook")
 	ticker := time.NewTicker(d.Interval)
 	defer ticker.Stop()
+	var lastPrune time.Time
 	for {
 		if err := d.sendDue(ctx, logger); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Failed to send alert deliveries; retrying")
+		}
+		if time.Since(lastPrune) > time.Hour {
+			lastPrune = time.Now()
+			d.prune(ctx, logger)
 		}
 		select {
 		case <-ctx.Done():
@@ -143,4 +150,18 @@ func backoff(attempts int) time.Duration {
 		wait *= 2
 	}
 	return min(wait, MaxBackoff)
+}
+
+// prune deletes delivered and abandoned deliveries older than DeliveryRetention.
+func (d *Deliverer) prune(ctx context.Context, logger logr.Logger) {
+	tag, err := d.DB.Exec(ctx, `DELETE FROM quota_alert_delivery
+		WHERE COALESCE(delivered_at, abandoned_at) < NOW() - $1::interval`,
+		fmt.Sprintf("%d seconds", int64(DeliveryRetention.Seconds())))
+	if err != nil {
+		logger.Error(err, "Failed to delete old alert deliveries; retrying in an hour")
+		return
+	}
+	if tag.RowsAffected() > 0 {
+		logger.V(1).Info("Deleted old alert deliveries", "count", tag.RowsAffected())
+	}
 }

@@ -22,6 +22,9 @@ var identityTables = []string{
   bandwidth_limit_bps BIGINT, updated_at TIMESTAMPTZ DEFAULT NOW())`,
 }
 
+// identityTableNames are the names of identityTables, in the same order.
+var identityTableNames = []string{"identity_account_usage", "identity_pod_usage", "identity_account_quota"}
+
 // identityTablesLockKey serialises table creation between processes that start at once, because
 // concurrent CREATE TABLE IF NOT EXISTS can still fail on the catalog's unique index.
 const identityTablesLockKey = 7_210_431_001
@@ -48,9 +51,18 @@ func createIdentityTables(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", identityTablesLockKey); err != nil {
 		return fmt.Errorf("lock identity table creation: %w", err)
 	}
-	for _, ddl := range identityTables {
+	for i, ddl := range identityTables {
+		// PostgreSQL checks the CREATE privilege even for a table that exists, so existing
+		// tables are skipped and a role without CREATE can start once the tables are in place.
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", identityTableNames[i]).Scan(&exists); err != nil {
+			return fmt.Errorf("look up table %s: %w", identityTableNames[i], err)
+		}
+		if exists {
+			continue
+		}
 		if _, err := tx.Exec(ctx, ddl); err != nil {
-			return fmt.Errorf("create identity tables: %w", err)
+			return fmt.Errorf("create table %s: %w", identityTableNames[i], err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
