@@ -85,11 +85,23 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		bucket = unthrottled
 	}
 	setDeadline := func() { _ = w.controller.SetWriteDeadline(time.Now().Add(ex.srv.cfg.StallTimeout)) }
-	n, err := throttle.WriteChunks(ex.in.Context(), bucket, p, setDeadline, w.ResponseWriter.Write, ex.downloadWaited)
+	n, err := throttle.WriteChunks(ex.in.Context(), bucket, p, setDeadline, w.writeAndFlush, ex.downloadWaited)
 	if n > 0 {
 		ex.addEgress(n)
 	}
 	return n, err
+}
+
+// writeAndFlush sends one chunk to the client at once, so throttled and long transfers flow.
+func (w *responseWriter) writeAndFlush(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil {
+		return n, err
+	}
+	if err := w.controller.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return n, err
+	}
+	return n, nil
 }
 
 // Unwrap lets http.ResponseController reach Flush and Hijack of the server's writer.

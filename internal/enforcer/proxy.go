@@ -3,24 +3,37 @@ package enforcer
 import (
 	"net/http"
 	"net/http/httputil"
+	"sync"
 
 	"xpod.dev/quota-operator/internal/enforcer/framing"
 )
 
 type normalizedPathKey struct{}
 
-// newReverseProxy returns a proxy that streams bodies in both directions and flushes every
-// write at once, so throttled and long transfers reach the client as they flow.
+// newReverseProxy returns a proxy that streams bodies in both directions. Responses in a pod are
+// flushed after every write by responseWriter, so throttled and long transfers reach the client
+// as they flow, and a small response leaves in one write with its headers. Outside pods, the
+// proxy's own rule applies: streamed responses (unknown length, event streams) are flushed at
+// once and others when the buffer fills or the response ends.
 func (s *Server) newReverseProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		Transport:      s.transport,
-		FlushInterval:  -1,
+		BufferPool:     copyBuffers,
 		ModifyResponse: s.modifyResponse,
 		ErrorHandler:   s.proxyError,
 		ErrorLog:       nil,
 	}
 }
+
+// copyBuffers reuses the proxy's 32 KiB copy buffers, which would otherwise be allocated for
+// every response.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *b.pool.Get().(*[]byte) }
+func (b *bufferPool) Put(p []byte) { b.pool.Put(&p) }
 
 // rewrite points the request at the upstream with the normalised path, keeps the client's Host
 // and sets the X-Forwarded-* headers.

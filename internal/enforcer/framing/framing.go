@@ -46,6 +46,11 @@ type conn struct {
 }
 
 func (c *conn) Read(p []byte) (int, error) {
+	if len(c.out) == 0 && len(p) > 0 {
+		if n, ok, err := c.readDirect(p); ok {
+			return n, err
+		}
+	}
 	for len(c.out) == 0 {
 		n, err := c.Conn.Read(c.buf[:])
 		if n > 0 {
@@ -64,6 +69,29 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.out = nil
 	}
 	return n, nil
+}
+
+// readDirect reads straight into p when the parser is inside a fixed body or chunk data, or
+// passes bytes on unchecked, because those bytes need no inspection and copying them through the
+// parser's buffer would cost a copy per byte. It reports false when the parser must see the bytes.
+func (c *conn) readDirect(p []byte) (int, bool, error) {
+	switch c.parser.state {
+	case stateRaw:
+		n, err := c.Conn.Read(p)
+		return n, true, err
+	case stateFixed, stateChunkData:
+		if c.parser.remaining <= 0 {
+			return 0, false, nil
+		}
+		n, err := c.Conn.Read(p[:min(int64(len(p)), c.parser.remaining)])
+		c.parser.remaining -= int64(n)
+		if c.parser.remaining == 0 {
+			c.parser.finishData()
+		}
+		return n, true, err
+	default:
+		return 0, false, nil
+	}
 }
 
 // insertMarker returns head with the marker header added before the blank line that ends it.
