@@ -38,18 +38,18 @@ func exchangeFrom(ctx context.Context) *exchange {
 
 func (ex *exchange) addIngress(n int) {
 	ex.counters.AddIngress(int64(n))
-	ex.srv.metrics.bodyBytes.WithLabelValues("ingress").Add(float64(n))
+	ex.srv.metrics.ingressBytes.Add(float64(n))
 }
 
 func (ex *exchange) addEgress(n int) {
 	ex.counters.AddEgress(int64(n))
-	ex.srv.metrics.bodyBytes.WithLabelValues("egress").Add(float64(n))
+	ex.srv.metrics.egressBytes.Add(float64(n))
 }
 
 func (ex *exchange) uploadWaited(d time.Duration) {
-	ex.srv.metrics.throttledSeconds.WithLabelValues("upload").Add(d.Seconds())
+	ex.srv.metrics.uploadWait.Add(d.Seconds())
 }
 
 func (ex *exchange) downloadWaited(d time.Duration) {
-	ex.srv.metrics.throttledSeconds.WithLabelValues("download").Add(d.Seconds())
+	ex.srv.metrics.downloadWait.Add(d.Seconds())
 }

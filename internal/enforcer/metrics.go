@@ -19,6 +19,10 @@ type metrics struct {
 	measureFailures   prometheus.Counter
 	flushDuration     prometheus.Histogram
 	flushErrors       prometheus.Counter
+
+	// Children of the vectors above that every metered write updates, looked up once.
+	ingressBytes, egressBytes prometheus.Counter
+	uploadWait, downloadWait  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -69,6 +73,9 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(m.requests, m.bodyBytes, m.throttledSeconds, m.quotaRejections, m.unresolved,
 		m.invalidRequests, m.databaseRejection, m.measureFailures, m.flushDuration, m.flushErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.ingressBytes, m.egressBytes = m.bodyBytes.WithLabelValues("ingress"), m.bodyBytes.WithLabelValues("egress")
+	m.uploadWait = m.throttledSeconds.WithLabelValues("upload")
+	m.downloadWait = m.throttledSeconds.WithLabelValues("download")
 	return m
 }
 

@@ -58,15 +58,23 @@ func (b *Bucket) Wait(ctx context.Context, n int) (time.Duration, error) {
 	if b.Unthrottled() || n <= 0 {
 		return 0, nil
 	}
-	start := time.Now()
+	var waited time.Duration
 	for n > 0 {
 		step := min(n, b.limiter.Burst())
-		if err := b.limiter.WaitN(ctx, step); err != nil {
-			return time.Since(start), err
+		// Tokens at hand pass without a timer, and without counting as throttled time.
+		if b.limiter.AllowN(time.Now(), step) {
+			n -= step
+			continue
+		}
+		start := time.Now()
+		err := b.limiter.WaitN(ctx, step)
+		waited += time.Since(start)
+		if err != nil {
+			return waited, err
 		}
 		n -= step
 	}
-	return time.Since(start), nil
+	return waited, nil
 }
 
 func burstFor(bytesPerSecond int64) int {
