@@ -81,20 +81,17 @@ func hasCondition(aq *quotav1.AccountQuota, reason, message string) bool {
 
 // exportMetrics publishes the usage and limit gauges of an owning AccountQuota.
 func (r *AccountQuotaReconciler) exportMetrics(aq *quotav1.AccountQuota, status *quotav1.AccountQuotaStatus) {
-	labels := []string{aq.Spec.AccountID, aq.Namespace, aq.Name}
-	storageUsed.WithLabelValues(labels...).Set(float64(status.Usage.StorageBytes))
-	storageLimit.WithLabelValues(labels...).Set(float64(status.Limits.StorageBytes))
-	bandwidthLimit.WithLabelValues(labels...).Set(float64(status.Limits.BandwidthBytesPerSecond))
-	ingressTotal.WithLabelValues(labels...).Set(float64(status.Usage.IngressBytes))
-	egressTotal.WithLabelValues(labels...).Set(float64(status.Usage.EgressBytes))
+	accountGauges.set(accountFigures{
+		account: aq.Spec.AccountID, namespace: aq.Namespace, name: aq.Name,
+		storageUsed:    float64(status.Usage.StorageBytes),
+		storageLimit:   float64(status.Limits.StorageBytes),
+		bandwidthLimit: float64(status.Limits.BandwidthBytesPerSecond),
+		ingress:        float64(status.Usage.IngressBytes),
+		egress:         float64(status.Usage.EgressBytes),
+	})
 }
 
 // forgetMetrics removes the gauges of an AccountQuota that is gone or no longer owns its account.
 func forgetMetrics(aq *quotav1.AccountQuota) {
-	labels := []string{aq.Spec.AccountID, aq.Namespace, aq.Name}
-	storageUsed.DeleteLabelValues(labels...)
-	storageLimit.DeleteLabelValues(labels...)
-	bandwidthLimit.DeleteLabelValues(labels...)
-	ingressTotal.DeleteLabelValues(labels...)
-	egressTotal.DeleteLabelValues(labels...)
+	accountGauges.remove(aq.Namespace, aq.Name)
 }

@@ -17,6 +17,9 @@ import (
 	"xpod.dev/quota-operator/internal/testutil/kubetest"
 )
 
+// memoryLimit is the manager's GOMEMLIMIT, 80% of the 256Mi memory limit of its Deployment.
+const memoryLimit = "204MiB"
+
 // managerProcess is the manager binary running against the environment.
 type managerProcess struct {
 	cmd        *exec.Cmd
@@ -44,6 +47,8 @@ func startManager(env *environment, statusInterval time.Duration, extraFlags []s
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--health-probe-bind-address", "0",
 		"--status-interval", statusInterval.String()}, extraFlags...)
 	m.cmd = exec.Command(binary, args...)
+	// The same soft memory limit as config/manager/manager.yaml sets from the container's limit.
+	m.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+memoryLimit)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start manager: %w", err)

@@ -15,6 +15,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -39,6 +40,7 @@ type options struct {
 	defaultBandwidthLimit string
 	metricsAddr           string
 	probeAddr             string
+	pprofAddr             string
 	leaderElection        bool
 	leaderElectionID      string
 	zap                   zap.Options
@@ -69,6 +71,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080",
 		"address the Prometheus metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the health probe endpoint binds to")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "", "address of Go's /debug/pprof endpoints; empty disables them")
 	flag.BoolVar(&o.leaderElection, "leader-elect", false,
 		"enable leader election, so that only one of several manager replicas is active")
 	flag.StringVar(&o.leaderElectionID, "leader-election-id", "quota-manager.quota.xpod.dev",
@@ -115,9 +118,13 @@ func run(ctx context.Context, o *options) error {
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS, restConfig.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 newScheme(),
+		Scheme: newScheme(),
+		// The controller never reads managedFields, which make up a large part of each cached
+		// AccountQuota.
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
+		PprofBindAddress:       o.pprofAddr,
 		LeaderElection:         o.leaderElection,
 		LeaderElectionID:       o.leaderElectionID,
 	})
