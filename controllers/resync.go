@@ -87,7 +87,7 @@ func (s *Resync) managedOwners(ctx context.Context) (map[string]*quotav1.Account
 	owners := make(map[string]*quotav1.AccountQuota, len(list.Items))
 	for i := range list.Items {
 		aq := &list.Items[i]
-		if _, taken := owners[aq.Spec.AccountID]; taken {
+		if _, claimed := owners[aq.Spec.AccountID]; claimed {
 			continue
 		}
 		owners[aq.Spec.AccountID] = aq

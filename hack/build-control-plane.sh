@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kubectl and etcd from the pinned Go modules and prints the folder that
-# holds them, for KUBEBUILDER_ASSETS. Nothing prebuilt is downloaded: every binary is compiled
+# contains them, for KUBEBUILDER_ASSETS. Nothing prebuilt is downloaded: every binary is compiled
 # here from modules served by the Go module proxy.
 #
 # The binaries are cached under ${XPOD_QUOTA_CACHE:-$HOME/.cache/xpod-quota}/control-plane/<version>,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that the generated files (CRD, RBAC, DeepCopy) match what is committed. Run it after
-# `make manifests generate`. In CI (CI set) a difference fails the run; elsewhere it is a warning,
+# `make manifests generate`. In CI (CI set) a difference fails the run. Elsewhere it is a warning,
 # because a work tree under development legitimately differs from the last commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."

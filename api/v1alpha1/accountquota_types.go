@@ -5,7 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// DeletionPolicy is what happens to the quota row when its AccountQuota is deleted.
+// DeletionPolicy is the fate of the quota row when its AccountQuota is deleted.
 // +kubebuilder:validation:Enum=Delete;Orphan
 type DeletionPolicy string
 
@@ -16,7 +16,7 @@ const (
 	DeletionPolicyOrphan DeletionPolicy = "Orphan"
 )
 
-// LimitSource is where an effective limit comes from.
+// LimitSource is the origin of an effective limit.
 // +kubebuilder:validation:Enum=custom;default
 type LimitSource string
 
@@ -66,7 +66,7 @@ type AccountQuotaSpec struct {
 	// +kubebuilder:validation:XValidation:rule="type(self) == int || !isQuantity(self) || quantity(self).isInteger() || self.matches('^[+]?[0-9]+(([.]0*)?([kMGTPE]|[KMGTPE]i)?|[eE][+]?[0-9]+)$') || self.matches('^[+]?[0-9]*[.]([0-9]{1,3}0*k|[0-9]{1,6}0*M|[0-9]{1,9}0*G|[0-9]{1,12}0*T|[0-9]{1,15}0*P|[0-9]{1,18}0*E)$') || self.matches('^[+]?[0-9]*[.](5|25|75|125|375|625|875)0*[KMGTPE]i$')",message="bandwidthLimit must be a whole number of bytes per second, such as 1048576, 1.5Mi or 10Mi; fractions of a byte and the m, u and n suffixes are not allowed"
 	BandwidthLimit *resource.Quantity `json:"bandwidthLimit,omitempty"`
 
-	// deletionPolicy is what happens to the account's quota row when this AccountQuota is
+	// deletionPolicy is the fate of the account's quota row when this AccountQuota is
 	// deleted. Delete (the default) removes the row so the defaults apply again. Orphan keeps it.
 	// +optional
 	// +kubebuilder:default=Delete

@@ -149,7 +149,7 @@ func readAll(body io.Reader, counter *atomic.Int64) (int64, error) {
 }
 
 // maxRequestsPerConnection bounds the requests one connection of a rate run sends, in case the
-// server answers each with a short body.
+// server responds to each with a short body.
 const maxRequestsPerConnection = 10000
 
 func runRate(args []string) error {

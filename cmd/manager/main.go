@@ -64,8 +64,8 @@ func parseFlags() *options {
 		"storage limit in bytes (a quantity) for accounts whose quota row leaves it unset")
 	flag.StringVar(&o.defaultBandwidthLimit, "default-bandwidth-limit", "10Mi",
 		"bandwidth limit in bytes per second (a quantity) for accounts whose quota row leaves it unset; 0 means not throttled")
-	// A new AccountQuota costs two writes (finalizer and status); these defaults let 10,000 of them
-	// land within a minute when the API server keeps up, and an idle manager writes nothing.
+	// A new AccountQuota costs two writes, the finalizer and the status. These defaults let 10,000
+	// of them land within a minute when the API server keeps up (bench/scale.sh).
 	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", 500, "maximum requests per second to the Kubernetes API server")
 	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", 1000, "maximum burst of requests to the Kubernetes API server")
 	flag.IntVar(&o.concurrentReconciles, "max-concurrent-reconciles", 8,

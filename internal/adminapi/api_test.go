@@ -365,7 +365,7 @@ func TestListDefaultPageAndEmptyTable(t *testing.T) {
 }
 
 // TestSQLInAccountID sends account ids that carry SQL. They fail the account id rule, so the
-// answer is 400 before any statement, and every table and row stays.
+// response is 400 before any statement, and every table and row stays.
 func TestSQLInAccountID(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fixtureOptions{})

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Connect opens a connection pool and checks that the server answers. Pool settings such as
+// Connect opens a connection pool and checks that the server responds. Pool settings such as
 // pool_max_conns and default_query_exec_mode are read from the URL.
 func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)

@@ -30,7 +30,7 @@ func equalLimit(a, b *int64) bool {
 	return *a == *b
 }
 
-// UpsertResult tells what an upsert did to the row.
+// UpsertResult is the effect of an upsert on the row.
 type UpsertResult int
 
 const (

@@ -24,7 +24,7 @@ func TestRecountMatchesSolidServer(t *testing.T) {
 	}
 	e.checkUsage(pod, base)
 
-	// A write straight to CSS, which the enforcer never sees.
+	// A write straight to CSS, which bypasses the enforcer.
 	req, _ := http.NewRequest(http.MethodPut, pod.URL("notes/bypass.bin"), bytes.NewReader(make([]byte, 5000)))
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := pod.Client().Do(req)

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// headInfo is what the framing of one request head says about its body.
+// headInfo is the body framing that one request head declares.
 type headInfo struct {
 	// reason is set when the framing is ambiguous.
 	reason  string

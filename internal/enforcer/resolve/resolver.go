@@ -45,7 +45,7 @@ type Result struct {
 	PodName string
 }
 
-// Location is where a pod's resources live on the pod server.
+// Location is the place of a pod's resources on the pod server.
 type Location struct {
 	Target
 	// Host is the Host header to send, or empty for the upstream's own host.

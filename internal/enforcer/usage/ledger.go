@@ -49,7 +49,7 @@ type override struct {
 	seq  uint64
 }
 
-// accountStorage is an account's storage as the enforcer sees it. used = base + pending.
+// accountStorage is an account's storage as this enforcer process records it. used = base + pending.
 type accountStorage struct {
 	// base is storage_bytes from the database after the last flush or load.
 	base   int64
