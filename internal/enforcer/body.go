@@ -3,18 +3,23 @@ package enforcer
 import (
 	"errors"
 	"io"
-	"net/http"
 	"time"
 
 	"xpod.dev/quota-operator/internal/enforcer/throttle"
 )
 
+// clientBodyError is a failure to read the client's request body, as opposed to a failure of the
+// pod server.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "read the request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
 // requestBody counts, throttles and, for writes without Content-Length, limits the body that a
 // client uploads. Each read must make progress within the stall timeout.
 type requestBody struct {
-	ex         *exchange
-	body       io.ReadCloser
-	controller *http.ResponseController
+	ex   *exchange
+	body io.Reader
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
@@ -28,12 +33,10 @@ func (b *requestBody) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	_ = b.controller.SetReadDeadline(time.Now().Add(ex.srv.cfg.StallTimeout))
+	_ = ex.ctx.SetReadDeadline(time.Now().Add(ex.srv.cfg.StallTimeout))
 	n, err := b.body.Read(p)
-	if errors.Is(err, io.EOF) {
-		// Clear the deadline, or net/http's background read that watches for a closed
-		// connection would time out during a long response and cancel the request.
-		_ = b.controller.SetReadDeadline(time.Time{})
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &clientBodyError{err: err}
 	}
 	if n == 0 {
 		return n, err
@@ -45,7 +48,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 	}
 	if ex.throttle {
-		waited, werr := ex.account.Upload.Wait(ex.in.Context(), n)
+		waited, werr := ex.account.Upload.Wait(ex.ctx, n)
 		if waited > 0 {
 			ex.uploadWaited(waited)
 		}
@@ -56,56 +59,52 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *requestBody) Close() error { return b.body.Close() }
-
-// responseWriter counts and throttles the response body and records the status code. Each write
-// must make progress within the stall timeout, which frees the connection of a client that
-// stopped reading.
-type responseWriter struct {
-	http.ResponseWriter
-	ex         *exchange
-	controller *http.ResponseController
-	status     int
+// responseBody streams the pod server's response body to the client. For requests into pods it
+// counts and throttles each chunk, and each chunk must reach the client within the stall
+// timeout, which frees the connection of a client that stopped reading. Closing it returns the
+// upstream connection and finishes the exchange.
+type responseBody struct {
+	ex   *exchange
+	body io.Reader
+	// release returns the upstream connection.
+	release func() error
 }
 
-func (w *responseWriter) WriteHeader(code int) {
-	if code >= 200 && w.status == 0 {
-		w.status = code
+func (b *responseBody) Read(p []byte) (int, error) {
+	ex := b.ex
+	if ex == nil {
+		return b.body.Read(p)
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	ex := w.ex
 	bucket := ex.account.Download
 	if !ex.throttle {
 		bucket = unthrottled
 	}
-	setDeadline := func() { _ = w.controller.SetWriteDeadline(time.Now().Add(ex.srv.cfg.StallTimeout)) }
-	n, err := throttle.WriteChunks(ex.in.Context(), bucket, p, setDeadline, w.writeAndFlush, ex.downloadWaited)
-	if n > 0 {
-		ex.addEgress(n)
+	if len(p) > bucket.Chunk() {
+		p = p[:bucket.Chunk()]
 	}
+	n, err := b.body.Read(p)
+	if n == 0 {
+		return n, err
+	}
+	waited, werr := bucket.Wait(ex.ctx, n)
+	if waited > 0 {
+		ex.downloadWaited(waited)
+	}
+	if werr != nil && err == nil {
+		err = werr
+	}
+	_ = ex.ctx.SetWriteDeadline(time.Now().Add(ex.srv.cfg.StallTimeout))
+	ex.addEgress(n)
 	return n, err
 }
 
-// writeAndFlush sends one chunk to the client at once, so throttled and long transfers flow.
-func (w *responseWriter) writeAndFlush(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	if err != nil {
-		return n, err
+func (b *responseBody) Close() error {
+	err := b.release()
+	if b.ex != nil {
+		b.ex.finish()
 	}
-	if err := w.controller.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return n, err
-	}
-	return n, nil
+	return err
 }
-
-// Unwrap lets http.ResponseController reach Flush and Hijack of the server's writer.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // unthrottled is a bucket without a limit, for requests that are metered but not throttled.
 var unthrottled = throttle.NewBucket(0)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/database"
 	"xpod.dev/quota-operator/internal/enforcer/framing"
@@ -34,8 +34,8 @@ type testEnv struct {
 	pool     *pgxpool.Pool
 	upstream *ldptest.Server
 	srv      *Server
-	front    *httptest.Server
-	// serverLog collects net/http's own error log, where handler panics would appear.
+	front    *frontServer
+	// serverLog collects the enforcer's warnings and errors, where handler panics would appear.
 	serverLog *syncBuffer
 }
 
@@ -88,7 +88,7 @@ func newEnvWith(t *testing.T, o envOptions) *testEnv {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	e.srv, err = New(cfg, pool, testLogger())
+	e.srv, err = New(cfg, pool, testLogger(e.serverLog))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,23 +96,53 @@ func newEnvWith(t *testing.T, o envOptions) *testEnv {
 	t.Cleanup(cancel)
 	e.srv.Start(ctx)
 
-	e.front = httptest.NewUnstartedServer(e.srv)
-	e.front.Config.ErrorLog = log.New(e.serverLog, "", 0)
-	ln := net.Listener(framing.Listener{Listener: e.front.Listener})
-	if o.listener != nil {
-		ln = o.listener(ln)
-	}
-	e.front.Listener = ln
-	e.front.Start()
-	t.Cleanup(e.front.Close)
+	e.front = startFront(t, e.srv, o.listener)
 	return e
 }
 
-func testLogger() *slog.Logger {
-	if os.Getenv("ENFORCER_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// frontServer is the enforcer's HTTP server on a listener of its own.
+type frontServer struct {
+	URL      string
+	Listener net.Listener
+	server   *fasthttp.Server
+	client   *http.Client
+}
+
+func startFront(t *testing.T, srv *Server, wrap func(net.Listener) net.Listener) *frontServer {
+	t.Helper()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln := net.Listener(framing.Listener{Listener: raw})
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	f := &frontServer{
+		URL:      "http://" + raw.Addr().String(),
+		Listener: ln,
+		server:   NewHTTPServer(srv.Handle, srv.Expect, time.Minute),
+		client:   &http.Client{Transport: &http.Transport{DisableCompression: true}},
+	}
+	go func() { _ = f.server.Serve(ln) }()
+	t.Cleanup(func() {
+		f.client.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = f.server.ShutdownWithContext(ctx)
+	})
+	return f
+}
+
+func (f *frontServer) Client() *http.Client { return f.client }
+
+// testLogger writes warnings and errors to log, and everything to stderr when ENFORCER_TEST_LOG
+// is set.
+func testLogger(log io.Writer) *slog.Logger {
+	if os.Getenv("ENFORCER_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, log), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 func ptr(v int64) *int64 { return &v }

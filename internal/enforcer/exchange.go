@@ -1,9 +1,9 @@
 package enforcer
 
 import (
-	"context"
-	"net/http"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/enforcer/limits"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
@@ -11,10 +11,13 @@ import (
 )
 
 // exchange is the state of one request into a pod, shared by the handler, the body wrappers and
-// the reverse proxy's hooks.
+// the upgrade path. Every step of one exchange runs on one goroutine at a time.
 type exchange struct {
-	srv      *Server
-	in       *http.Request
+	srv *Server
+	ctx *fasthttp.RequestCtx
+	// host is the Host header as the client sent it.
+	host     string
+	method   string
 	target   resolve.Target
 	path     string
 	account  *limits.Account
@@ -23,17 +26,8 @@ type exchange struct {
 	write *write
 	// throttle is false when --enforce=false.
 	throttle bool
-}
-
-type exchangeKey struct{}
-
-func withExchange(ctx context.Context, ex *exchange) context.Context {
-	return context.WithValue(ctx, exchangeKey{}, ex)
-}
-
-func exchangeFrom(ctx context.Context) *exchange {
-	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
-	return ex
+	status   int
+	finished bool
 }
 
 func (ex *exchange) addIngress(n int) {
@@ -52,4 +46,18 @@ func (ex *exchange) uploadWaited(d time.Duration) {
 
 func (ex *exchange) downloadWaited(d time.Duration) {
 	ex.srv.metrics.downloadWait.Add(d.Seconds())
+}
+
+// finish ends the exchange once its response is complete: it releases the write's reservation
+// and lock and the pod's counters, and counts the request. Later calls do nothing.
+func (ex *exchange) finish() {
+	if ex.finished {
+		return
+	}
+	ex.finished = true
+	if ex.write != nil {
+		ex.write.end()
+	}
+	ex.counters.Release()
+	ex.srv.countRequest(ex.method, ex.status, resolve.InPod)
 }

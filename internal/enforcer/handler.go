@@ -1,163 +1,231 @@
 package enforcer
 
 import (
-	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"runtime/debug"
 	"strconv"
-	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/enforcer/framing"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
 )
 
-// ServeHTTP checks the request's framing and path, resolves its pod and forwards it.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if marker := r.Header.Get(framing.MarkerHeader); marker != "" {
-		reason := framingReasonLabel(marker)
-		s.rejectInvalid(w, r, reason, "Bad request: the request's Content-Length and Transfer-Encoding "+
-			"headers are ambiguous ("+reason+"); send exactly one of them.")
-		return
-	}
-	path, err := resolve.NormalizePath(r.URL.EscapedPath(), r.URL.Path)
-	if err != nil {
-		s.rejectInvalid(w, r, "invalid_path", "Bad request: the path contains an encoded slash or backslash, "+
-			"an empty segment or a '..' above the root.")
-		return
-	}
-	res, err := s.cfg.Resolver.Resolve(r.Context(), resolve.NormalizeHost(r.Host), path)
-	if err != nil {
-		s.log.Error("Resolving the pod of a request failed", "host", r.Host, "path", path, "error", err)
-		http.Error(w, "Service unavailable: the pod of this request cannot be resolved right now.",
-			http.StatusServiceUnavailable)
-		return
-	}
-	r = r.WithContext(context.WithValue(r.Context(), normalizedPathKey{}, path))
-	s.resetWriteDeadline(w, r)
+// admission is the outcome of the checks that run before a request is forwarded.
+type admission struct {
+	// done is set when the checks already answered the request.
+	done bool
+	// ex is the exchange of a request into a pod; nil for requests outside pods.
+	ex *exchange
+	// path is the normalised path, forwarded instead of the client's when it differs.
+	path    string
+	changed bool
+	// taken is set once the handler runs for an admission that expect stored.
+	taken bool
+}
 
+// Close finishes the exchange of an admission whose handler never ran, because the client hung
+// up after 100 Continue. The server closes every request value when the request ends.
+func (a *admission) Close() error {
+	if !a.taken && a.ex != nil {
+		a.ex.finish()
+	}
+	return nil
+}
+
+type admissionKey struct{}
+
+// Handle checks the request's framing and path, resolves its pod and forwards it.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	defer s.recoverPanic(ctx)
+	adm, ok := ctx.UserValue(admissionKey{}).(*admission)
+	if ok {
+		adm.taken = true
+	} else {
+		adm = s.admit(ctx)
+	}
+	if adm.done {
+		return
+	}
+	if adm.ex == nil {
+		s.serveOutsidePods(ctx, adm)
+		return
+	}
+	s.serveInPod(ctx, adm)
+}
+
+// Expect decides on a request with Expect: 100-continue before its body is read, so a write
+// over the quota gets its 413 without 100 Continue and its body is never sent.
+func (s *Server) Expect(ctx *fasthttp.RequestCtx) int {
+	adm := s.admit(ctx)
+	if adm.done {
+		return ctx.Response.StatusCode()
+	}
+	ctx.SetUserValue(admissionKey{}, adm)
+	return fasthttp.StatusContinue
+}
+
+// admit runs the checks of a request. A request it rejects is answered and counted, and all that
+// the checks took is released.
+func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
+	method := string(ctx.Method())
+	if marker := ctx.Request.Header.Peek(framing.MarkerHeader); len(marker) > 0 {
+		reason := framingReasonLabel(string(marker))
+		s.rejectInvalid(ctx, method, reason, "Bad request: the request's Content-Length and Transfer-Encoding "+
+			"headers are ambiguous ("+reason+"); send exactly one of them.")
+		return &admission{done: true}
+	}
+	escaped := string(ctx.URI().PathOriginal())
+	decoded, err := url.PathUnescape(escaped)
+	path := ""
+	if err == nil {
+		path, err = resolve.NormalizePath(escaped, decoded)
+	}
+	if err != nil {
+		s.rejectInvalid(ctx, method, "invalid_path", "Bad request: the path contains an encoded slash or "+
+			"backslash, an invalid escape, an empty segment or a '..' above the root.")
+		return &admission{done: true}
+	}
+	adm := &admission{path: path, changed: path != decoded}
+	host := string(ctx.Request.Header.Host())
+	res, err := s.cfg.Resolver.Resolve(ctx, resolve.NormalizeHost(host), path)
+	if err != nil {
+		s.log.Error("Resolving the pod of a request failed", "host", host, "path", path, "error", err)
+		s.reply(ctx, method, resolve.OutsidePods, http.StatusServiceUnavailable,
+			"Service unavailable: the pod of this request cannot be resolved right now.")
+		adm.done = true
+		return adm
+	}
 	switch res.Status {
 	case resolve.InPod:
-		s.serveInPod(w, r, res.Target, path)
+		adm.ex = s.newExchange(ctx, method, host, res.Target, path)
+		adm.done = s.admitInPod(ctx, adm.ex)
 	case resolve.UnknownPod:
 		s.metrics.unresolved.WithLabelValues(res.Status.String(), "rejected").Inc()
-		s.countRequest(r, http.StatusNotFound, res.Status)
-		http.Error(w, fmt.Sprintf("Not found: pod %q is not in the enforcer's account map.", res.PodName),
-			http.StatusNotFound)
+		s.reply(ctx, method, res.Status, http.StatusNotFound,
+			fmt.Sprintf("Not found: pod %q is not in the enforcer's account map.", res.PodName))
+		adm.done = true
 	default:
-		s.serveOutsidePods(w, r)
+		adm.done = s.admitOutsidePods(ctx, method)
 	}
+	return adm
 }
 
-// resetWriteDeadline clears the write deadline that the previous request on the same connection
-// left behind, which would otherwise cut this response short.
-func (s *Server) resetWriteDeadline(w http.ResponseWriter, r *http.Request) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-}
-
-func (s *Server) rejectInvalid(w http.ResponseWriter, r *http.Request, reason, message string) {
-	s.metrics.invalidRequests.WithLabelValues(reason).Inc()
-	s.countRequest(r, http.StatusBadRequest, resolve.OutsidePods)
-	// The connection's framing cannot be trusted any more, so it is closed after the response.
-	w.Header().Set("Connection", "close")
-	http.Error(w, message, http.StatusBadRequest)
-}
-
-// serveOutsidePods forwards a request that targets no pod without metering or throttling it.
-func (s *Server) serveOutsidePods(w http.ResponseWriter, r *http.Request) {
-	reason := resolve.OutsidePods.String()
-	switch r.Method {
-	case http.MethodPut, http.MethodPatch, http.MethodDelete:
-		if s.cfg.RejectWritesOutsidePods {
-			s.metrics.unresolved.WithLabelValues(reason, "rejected").Inc()
-			s.countRequest(r, http.StatusForbidden, resolve.OutsidePods)
-			http.Error(w, "Forbidden: this enforcer rejects writes outside pods.", http.StatusForbidden)
-			return
-		}
-	}
-	s.metrics.unresolved.WithLabelValues(reason, "passed").Inc()
-	rw := &statusWriter{ResponseWriter: w}
-	defer func() { s.countRequest(r, rw.code(r), resolve.OutsidePods) }()
-	s.proxy.ServeHTTP(rw, r)
-}
-
-// serveInPod meters, throttles and checks a request into a pod and forwards it.
-func (s *Server) serveInPod(w http.ResponseWriter, r *http.Request, target resolve.Target, path string) {
-	ex := &exchange{
+func (s *Server) newExchange(ctx *fasthttp.RequestCtx, method, host string, target resolve.Target,
+	path string) *exchange {
+	return &exchange{
 		srv:      s,
+		ctx:      ctx,
+		host:     host,
+		method:   method,
 		target:   target,
 		path:     path,
-		account:  s.limits.Get(r.Context(), target.AccountID),
+		account:  s.limits.Get(ctx, target.AccountID),
 		counters: s.ledger.Pod(target.PodID, target.AccountID),
 		throttle: s.cfg.Enforce,
 	}
-	defer ex.counters.Release()
-	r = r.WithContext(withExchange(r.Context(), ex))
-	ex.in = r
+}
 
-	controller := http.NewResponseController(w)
-	rw := &responseWriter{ResponseWriter: w, ex: ex, controller: controller}
-	defer func() { s.countRequest(r, rw.code(r), resolve.InPod) }()
-	upgrade := r.Header.Get("Upgrade") != ""
-	if !upgrade {
-		// The deadline also bounds net/http's final flush after the handler returns.
-		defer func() { _ = controller.SetWriteDeadline(time.Now().Add(s.cfg.StallTimeout)) }()
+// admitInPod prepares the storage side of a write into a pod. It reports true when it rejected
+// the write, after finishing the exchange.
+func (s *Server) admitInPod(ctx *fasthttp.RequestCtx, ex *exchange) bool {
+	kind, ok := classifyWrite(ex.method, ex.path)
+	if !ok || isUpgrade(ctx) {
+		return false
 	}
+	wr, rejected := s.beginWrite(ctx, ex, kind)
+	ex.write = wr
+	if rejected {
+		ex.status = ctx.Response.StatusCode()
+		ex.addEgress(len(ctx.Response.Body()))
+		ex.finish()
+	}
+	return rejected
+}
 
-	if kind, ok := classifyWrite(r.Method, path); ok && !upgrade {
-		wr, rejected := s.beginWrite(rw, ex, kind)
-		if wr != nil {
-			defer wr.end()
+// admitOutsidePods applies the policy for writes that target no pod. It reports true when it
+// rejected the request.
+func (s *Server) admitOutsidePods(ctx *fasthttp.RequestCtx, method string) bool {
+	reason := resolve.OutsidePods.String()
+	switch method {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		if s.cfg.RejectWritesOutsidePods {
+			s.metrics.unresolved.WithLabelValues(reason, "rejected").Inc()
+			s.reply(ctx, method, resolve.OutsidePods, http.StatusForbidden,
+				"Forbidden: this enforcer rejects writes outside pods.")
+			return true
 		}
-		if rejected {
-			return
-		}
-		ex.write = wr
 	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &requestBody{ex: ex, body: r.Body, controller: controller}
-	}
-	s.proxy.ServeHTTP(rw, r)
+	s.metrics.unresolved.WithLabelValues(reason, "passed").Inc()
+	return false
 }
 
-func (s *Server) countRequest(r *http.Request, code int, scope resolve.Status) {
-	s.metrics.requests.WithLabelValues(methodLabel(r.Method), strconv.Itoa(code), scope.String()).Inc()
+func (s *Server) rejectInvalid(ctx *fasthttp.RequestCtx, method, reason, message string) {
+	s.metrics.invalidRequests.WithLabelValues(reason).Inc()
+	s.reply(ctx, method, resolve.OutsidePods, http.StatusBadRequest, message)
+	// The connection's framing cannot be trusted any more, so it is closed after the response.
+	ctx.SetConnectionClose()
 }
 
-// statusWriter records the status code of a response that is not metered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// reply answers a request with a plain-text message and counts it.
+func (s *Server) reply(ctx *fasthttp.RequestCtx, method string, scope resolve.Status, code int, message string) {
+	s.countRequest(method, code, scope)
+	writeMessage(&ctx.Response, code, message)
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if code >= 200 && w.status == 0 {
-		w.status = code
+// writeMessage sets a plain-text response, as http.Error writes it.
+func writeMessage(resp *fasthttp.Response, code int, message string) {
+	resp.Reset()
+	resp.SetStatusCode(code)
+	resp.Header.SetContentType("text/plain; charset=utf-8")
+	resp.Header.Set("X-Content-Type-Options", "nosniff")
+	resp.SetBodyString(message + "\n")
+}
+
+// serveOutsidePods forwards a request that targets no pod without metering or throttling it.
+func (s *Server) serveOutsidePods(ctx *fasthttp.RequestCtx, adm *admission) {
+	method := string(ctx.Method())
+	if isUpgrade(ctx) {
+		s.serveUpgrade(ctx, adm, nil)
+		return
 	}
-	w.ResponseWriter.WriteHeader(code)
+	status := s.forward(ctx, adm, nil)
+	s.countRequest(method, status, resolve.OutsidePods)
 }
 
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// serveInPod meters, throttles and checks a request into a pod and forwards it.
+func (s *Server) serveInPod(ctx *fasthttp.RequestCtx, adm *admission) {
+	ex := adm.ex
+	if isUpgrade(ctx) {
+		s.serveUpgrade(ctx, adm, ex)
+		return
 	}
-	return w.ResponseWriter.Write(p)
+	ex.status = s.forward(ctx, adm, ex)
+	if !ctx.Response.IsBodyStream() {
+		// The enforcer's own answers, such as 413, count as egress like the pod server's.
+		ex.addEgress(len(ctx.Response.Body()))
+		ex.finish()
+	}
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) code(r *http.Request) int { return responseCode(w.status, r) }
-
-func (w *responseWriter) code(r *http.Request) int { return responseCode(w.status, r) }
-
-// responseCode returns the recorded status, or 101 for an upgraded connection, which bypasses
-// WriteHeader, or 200 when nothing was written.
-func responseCode(status int, r *http.Request) int {
-	switch {
-	case status != 0:
-		return status
-	case r.Header.Get("Upgrade") != "":
-		return http.StatusSwitchingProtocols
-	default:
-		return http.StatusOK
+// recoverPanic keeps a failing request from stopping the whole proxy: it logs the panic and
+// answers 500 with the connection closed.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	if v := recover(); v != nil {
+		s.log.Error("Request handler panicked", "method", string(ctx.Method()), "path", string(ctx.Path()),
+			"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		writeMessage(&ctx.Response, http.StatusInternalServerError, "Internal server error.")
+		ctx.SetConnectionClose()
 	}
+}
+
+func (s *Server) countRequest(method string, code int, scope resolve.Status) {
+	s.metrics.requests.WithLabelValues(methodLabel(method), strconv.Itoa(code), scope.String()).Inc()
+}
+
+// isUpgrade reports whether the client asks to switch protocols, as a WebSocket handshake does.
+func isUpgrade(ctx *fasthttp.RequestCtx) bool {
+	return len(ctx.Request.Header.Peek("Upgrade")) > 0
 }

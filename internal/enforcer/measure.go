@@ -1,7 +1,6 @@
 package enforcer
 
 import (
-	"context"
 	"net/http"
 
 	"xpod.dev/quota-operator/internal/enforcer/recount"
@@ -13,15 +12,15 @@ import (
 var measureHeaders = []string{"Authorization", "Cookie", "X-Forwarded-Host", "X-Forwarded-Proto"}
 
 // measure returns the size in bytes of the representation the pod server serves for path.
-func (s *Server) measure(ctx context.Context, in *http.Request, path string) (int64, error) {
+func (s *Server) measure(ex *exchange, path string) (int64, error) {
 	header := http.Header{}
 	for _, h := range measureHeaders {
-		if v := in.Header.Values(h); len(v) > 0 {
-			header[h] = v
+		for _, v := range ex.ctx.Request.Header.PeekAll(h) {
+			header.Add(h, string(v))
 		}
 	}
 	for h, v := range s.cfg.MeasureHeader {
 		header[h] = v
 	}
-	return recount.Size(ctx, s.transport, s.cfg.Upstream, in.Host, path, header)
+	return recount.Size(ex.ctx, s.transport, s.cfg.Upstream, ex.host, path, header)
 }

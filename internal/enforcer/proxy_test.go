@@ -153,6 +153,12 @@ func TestProxyHostAndForwardedHeaders(t *testing.T) {
 			if got.Host != "Pods.Example.test" {
 				t.Errorf("upstream Host = %q, want the client's Pods.Example.test", got.Host)
 			}
+			// A GET without a body reaches the pod server without body headers, which some
+			// servers take as a body.
+			if got.ContentLength != 0 || len(got.TransferEncoding) > 0 || got.Header.Get("Content-Length") != "" {
+				t.Errorf("upstream GET has body headers: Content-Length %d (%q), Transfer-Encoding %v",
+					got.ContentLength, got.Header.Get("Content-Length"), got.TransferEncoding)
+			}
 			for h, v := range want {
 				if got.Header.Get(h) != v {
 					t.Errorf("upstream %s = %q, want %q", h, got.Header.Get(h), v)
@@ -180,9 +186,12 @@ func TestProxyRejectsAmbiguousFraming(t *testing.T) {
 			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400},
 		{"content-length list", "PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 5\r\n\r\nabcde", 400},
 		{"negative content-length", "PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nContent-Length: -4\r\n\r\nabcd", 400},
-		// net/http responds with 501 to a transfer coding it does not implement.
 		{"two transfer-encodings",
-			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
+			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		// RFC 9110 lets a recipient either accept or reject identical duplicates; the
+		// enforcer rejects them, so no server behind it has to decide.
+		{"identical content-lengths",
+			"PUT /pod-a/dup HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd", 400},
 		{"client-sent marker", "GET /pod-a/x HTTP/1.1\r\nHost: a\r\nX-Enforcer-Framing-Error: x\r\n\r\n", 400},
 	}
 	for _, c := range cases {
@@ -195,12 +204,6 @@ func TestProxyRejectsAmbiguousFraming(t *testing.T) {
 		t.Errorf("the upstream received %d ambiguous requests, want none: %+v", len(reqs), reqs[0])
 	}
 
-	// Identical duplicate Content-Length headers are allowed by RFC 9110 and pass.
-	status, _ := rawExchange(t, e.addr(),
-		"PUT /pod-a/dup HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd", nil)
-	if status != http.StatusCreated {
-		t.Errorf("identical duplicate Content-Length: status %d, want 201", status)
-	}
 }
 
 func TestProxyRejectsSmuggledPipelinedRequest(t *testing.T) {

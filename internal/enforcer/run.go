@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"golang.org/x/net/netutil"
 
 	"xpod.dev/quota-operator/internal/enforcer/framing"
@@ -41,7 +42,7 @@ func (s *Server) Serve(ctx context.Context, o ServeOptions) error {
 		ln = netutil.LimitListener(ln, o.MaxConnections)
 	}
 	ln = framing.Listener{Listener: ln}
-	proxy := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: o.IdleTimeout}
+	proxy := NewHTTPServer(s.Handle, s.Expect, o.IdleTimeout)
 
 	var ready atomic.Bool
 	side, err := s.startSideServers(o, &ready)
@@ -68,7 +69,7 @@ func (s *Server) Serve(ctx context.Context, o ServeOptions) error {
 	return s.shutdown(proxy, side, stopLoops, o.ShutdownTimeout)
 }
 
-func (s *Server) shutdown(proxy *http.Server, side []*http.Server, stopLoops func(), timeout time.Duration) error {
+func (s *Server) shutdown(proxy *fasthttp.Server, side []*http.Server, stopLoops func(), timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	s.log.Info("Shutting down: draining requests, then flushing usage", "timeout", timeout)
 
@@ -76,9 +77,9 @@ func (s *Server) shutdown(proxy *http.Server, side []*http.Server, stopLoops fun
 	drainCtx, cancel := context.WithDeadline(context.Background(), time.Now().Add(timeout*2/3))
 	defer cancel()
 	s.closeUpgraded()
-	if err := proxy.Shutdown(drainCtx); err != nil {
-		s.log.Warn("Requests still in flight at the drain deadline were cut off", "error", err)
-		_ = proxy.Close()
+	if err := proxy.ShutdownWithContext(drainCtx); err != nil {
+		s.log.Warn("Requests still in flight at the drain deadline are cut off when the process exits",
+			"error", err)
 	}
 	stopLoops()
 

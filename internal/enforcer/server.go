@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/enforcer/limits"
 	"xpod.dev/quota-operator/internal/enforcer/usage"
@@ -20,14 +20,16 @@ import (
 
 // Server is the enforcer's HTTP handler with its caches and background loops.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	limits    *limits.Cache
-	ledger    *usage.Ledger
-	metrics   *metrics
-	locks     *resourceLocks
+	cfg     Config
+	log     *slog.Logger
+	limits  *limits.Cache
+	ledger  *usage.Ledger
+	metrics *metrics
+	locks   *resourceLocks
+	// client forwards requests to the pod server.
+	client *fasthttp.HostClient
+	// transport measures written resources on the pod server.
 	transport http.RoundTripper
-	proxy     *httputil.ReverseProxy
 
 	upgradedMu sync.Mutex
 	upgraded   map[*upgradedConn]struct{}
@@ -52,22 +54,21 @@ func New(cfg Config, pool *pgxpool.Pool, log *slog.Logger) (*Server, error) {
 		upgraded: map[*upgradedConn]struct{}{},
 	}
 	s.metrics.registerPending(s.ledger.Pending, s.ledger.Healthy)
-	s.transport = &meteringTransport{base: newTransport()}
-	s.proxy = s.newReverseProxy()
+	s.transport = newTransport()
+	s.client = newUpstreamClient(cfg.Upstream)
 	return s, nil
 }
 
+// newTransport returns the client of the size measurements after writes.
 func newTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Compression is passed through as the client negotiated it.
-		DisableCompression: true,
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
 	}
 }
 

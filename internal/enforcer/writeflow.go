@@ -3,7 +3,10 @@ package enforcer
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/api/v1alpha1"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
@@ -13,8 +16,7 @@ import (
 // beginWrite prepares the storage side of a write: it locks the resource, finds its current size
 // and reserves the bytes the upload adds. It returns rejected when it already sent 413 or 503.
 // Deletes are never rejected.
-func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind) (*write, bool) {
-	r := ex.in
+func (s *Server) beginWrite(ctx *fasthttp.RequestCtx, ex *exchange, kind writeKind) (*write, bool) {
 	wr := &write{kind: kind, ex: ex, enforce: s.cfg.Enforce, limit: ex.account.Limits().StorageBytes}
 	if kind == writePost {
 		wr.unlock = s.locks.lockShared(ex.target.PodID, ex.path)
@@ -28,7 +30,7 @@ func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind)
 
 	// The size lookup comes first, because a failing lookup is what marks the database
 	// unavailable for the fail-closed check.
-	loadErr := s.ledger.LoadAccount(r.Context(), ex.target.AccountID)
+	loadErr := s.ledger.LoadAccount(ctx, ex.target.AccountID)
 	if kind == writePut || kind == writePatch {
 		wr.oldSize = s.knownSize(ex, ex.path)
 	}
@@ -37,22 +39,23 @@ func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind)
 	}
 	if s.cfg.Enforce && s.cfg.FailClosed && (loadErr != nil || !s.ledger.Healthy()) {
 		s.metrics.databaseRejection.Inc()
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "Service unavailable: the usage database cannot be reached, so writes are rejected "+
-			"until it is back.", http.StatusServiceUnavailable)
+		writeMessage(&ctx.Response, http.StatusServiceUnavailable, "Service unavailable: the usage database "+
+			"cannot be reached, so writes are rejected until it is back.")
+		ctx.Response.Header.Set("Retry-After", "5")
 		return wr, true
 	}
-	if r.ContentLength < 0 {
+	length := requestBodyLength(ctx)
+	if length < 0 {
 		wr.streaming = true
 		return wr, false
 	}
 	if !s.cfg.Enforce {
 		return wr, false
 	}
-	need := r.ContentLength - wr.credit
+	need := length - wr.credit
 	view, ok := s.ledger.Reserve(ex.target.AccountID, need, wr.limit)
 	if !ok {
-		s.rejectOverQuota(w, ex, view, need, wr.limit, "content_length")
+		s.rejectOverQuota(&ctx.Response, ex, view, need, wr.limit, "content_length")
 		return wr, true
 	}
 	wr.reserved = max(need, 0)
@@ -62,7 +65,7 @@ func (s *Server) beginWrite(w http.ResponseWriter, ex *exchange, kind writeKind)
 // knownSize returns the recorded size of a resource, or 0 when none is recorded or the database
 // cannot be read. 0 is the safe guess for a check, because it credits nothing.
 func (s *Server) knownSize(ex *exchange, path string) int64 {
-	sizes, err := s.ledger.ResourceSizes(ex.in.Context(), ex.target.PodID, []string{path}, "")
+	sizes, err := s.ledger.ResourceSizes(ex.ctx, ex.target.PodID, []string{path}, "")
 	if err != nil {
 		size, _ := s.ledger.KnownSize(ex.target.PodID, path)
 		return size
@@ -79,7 +82,7 @@ func (s *Server) prepareDelete(wr *write) {
 	} else {
 		wr.deletePaths = []string{ex.path, ex.path + ".acl", ex.path + ".meta"}
 	}
-	sizes, err := s.ledger.ResourceSizes(ex.in.Context(), ex.target.PodID, wr.deletePaths, wr.deletePrefix)
+	sizes, err := s.ledger.ResourceSizes(ex.ctx, ex.target.PodID, wr.deletePaths, wr.deletePrefix)
 	if err != nil {
 		sizes = map[string]int64{}
 		for _, p := range wr.deletePaths {
@@ -92,7 +95,7 @@ func (s *Server) prepareDelete(wr *write) {
 }
 
 // charge records the storage change of a write that the pod server accepted.
-func (s *Server) charge(ex *exchange, resp *http.Response) {
+func (s *Server) charge(ex *exchange, resp *fasthttp.ResponseHeader) {
 	wr := ex.write
 	reserved, ok := wr.takeReservation()
 	if !ok {
@@ -122,8 +125,14 @@ func (s *Server) charge(ex *exchange, resp *http.Response) {
 
 // createdPath returns the normalised path of the Location header of a POST response, when it
 // names a resource in the same pod as the request.
-func (s *Server) createdPath(ex *exchange, resp *http.Response) (string, bool) {
-	loc, err := resp.Location()
+func (s *Server) createdPath(ex *exchange, resp *fasthttp.ResponseHeader) (string, bool) {
+	location := resp.Peek("Location")
+	if len(location) == 0 {
+		return "", false
+	}
+	// A relative Location is resolved against the request, as net/http's Response.Location does.
+	base := &url.URL{Scheme: "http", Host: ex.host, Path: ex.path}
+	loc, err := base.Parse(string(location))
 	if err != nil {
 		return "", false
 	}
@@ -133,9 +142,9 @@ func (s *Server) createdPath(ex *exchange, resp *http.Response) (string, bool) {
 	}
 	host := loc.Host
 	if host == "" {
-		host = ex.in.Host
+		host = ex.host
 	}
-	res, err := s.cfg.Resolver.Resolve(ex.in.Context(), resolve.NormalizeHost(host), path)
+	res, err := s.cfg.Resolver.Resolve(ex.ctx, resolve.NormalizeHost(host), path)
 	if err != nil || res.Status != resolve.InPod || res.Target.PodID != ex.target.PodID {
 		s.log.Warn("POST created a resource outside the request's pod; not charged", "account", ex.target.AccountID,
 			"pod", ex.target.PodID, "location", loc.String())
@@ -147,7 +156,7 @@ func (s *Server) createdPath(ex *exchange, resp *http.Response) (string, bool) {
 // sizeAfterWrite measures a written resource on the pod server. When that fails, it logs the
 // failure and returns fallback: the uploaded bytes for PUT and POST, the old size for PATCH.
 func (s *Server) sizeAfterWrite(ex *exchange, path string, fallback int64) int64 {
-	size, err := s.measure(ex.in.Context(), ex.in, path)
+	size, err := s.measure(ex, path)
 	if err == nil {
 		return size
 	}
@@ -158,7 +167,7 @@ func (s *Server) sizeAfterWrite(ex *exchange, path string, fallback int64) int64
 }
 
 // rejectOverQuota sends 413 with the account's figures.
-func (s *Server) rejectOverQuota(w http.ResponseWriter, ex *exchange, view usage.StorageView, need, limit int64,
+func (s *Server) rejectOverQuota(resp *fasthttp.Response, ex *exchange, view usage.StorageView, need, limit int64,
 	check string) {
 	s.metrics.quotaRejections.WithLabelValues(check).Inc()
 	s.log.Info("Write rejected: storage quota exceeded", "account", ex.target.AccountID, "pod", ex.target.PodID,
@@ -168,8 +177,9 @@ func (s *Server) rejectOverQuota(w http.ResponseWriter, ex *exchange, view usage
 		"in progress, this write needs %d more bytes, limit %d bytes (%s). Delete resources or ask for a "+
 		"higher storage limit.\n", ex.target.AccountID, view.UsedBytes, v1alpha1.FormatBytes(view.UsedBytes),
 		view.ReservedBytes, need, limit, v1alpha1.FormatBytes(limit))
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Connection", "close")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	_, _ = fmt.Fprint(w, msg)
+	resp.Reset()
+	resp.SetStatusCode(http.StatusRequestEntityTooLarge)
+	resp.Header.SetContentType("text/plain; charset=utf-8")
+	resp.SetConnectionClose()
+	resp.SetBodyString(msg)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/database"
 	"xpod.dev/quota-operator/internal/enforcer"
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 // installs an enforcer of its own, with a database of its own, as the listener's handler.
 type frontServer struct {
 	url     string
-	server  *http.Server
+	server  *fasthttp.Server
 	handler atomic.Pointer[enforcer.Server]
 }
 
@@ -75,26 +76,34 @@ func (f *frontServer) start() error {
 		return fmt.Errorf("listen on 127.0.0.1 for the enforcer: %w", err)
 	}
 	f.url = "http://" + ln.Addr().String() + "/"
-	// The framing listener checks each request head before net/http parses it, as the
+	// The framing listener checks each request head before the server parses it, as the
 	// enforcer's own Serve does.
-	f.server = &http.Server{Handler: f, ReadHeaderTimeout: 30 * time.Second}
+	f.server = enforcer.NewHTTPServer(f.handle, f.expect, time.Minute)
 	go func() { _ = f.server.Serve(framing.Listener{Listener: ln}) }()
 	return nil
 }
 
 func (f *frontServer) stop() {
 	if f.server != nil {
-		_ = f.server.Close()
+		_ = f.server.Shutdown()
 	}
 }
 
-func (f *frontServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *frontServer) handle(ctx *fasthttp.RequestCtx) {
 	srv := f.handler.Load()
 	if srv == nil {
-		http.Error(w, "Service unavailable: no enforcer is installed, because no test is running.", http.StatusServiceUnavailable)
+		ctx.Error("Service unavailable: no enforcer is installed, because no test is running.", http.StatusServiceUnavailable)
 		return
 	}
-	srv.ServeHTTP(w, r)
+	srv.Handle(ctx)
+}
+
+func (f *frontServer) expect(ctx *fasthttp.RequestCtx) int {
+	srv := f.handler.Load()
+	if srv == nil {
+		return http.StatusServiceUnavailable
+	}
+	return srv.Expect(ctx)
 }
 
 // transfer is the ingress and egress that a test expects for one pod.

@@ -1,0 +1,56 @@
+package enforcer
+
+import (
+	"crypto/tls"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Buffer sizes of the client and server connections. A request or response head must fit in
+// one read buffer; Solid requests carry access tokens and DPoP proofs of a few KiB each.
+const (
+	readBufferSize  = 32 << 10
+	writeBufferSize = 32 << 10
+)
+
+// newUpstreamClient returns the pooled client that forwards requests to the pod server. Bodies
+// stream in both directions, and paths are sent exactly as the enforcer normalised them.
+func newUpstreamClient(upstream *url.URL) *fasthttp.HostClient {
+	addr := upstream.Host
+	tlsOn := upstream.Scheme == "https"
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		port := "80"
+		if tlsOn {
+			port = "443"
+		}
+		addr = net.JoinHostPort(addr, port)
+	}
+	c := &fasthttp.HostClient{
+		Addr:                          addr,
+		IsTLS:                         tlsOn,
+		MaxConns:                      4096,
+		MaxConnWaitTimeout:            10 * time.Second,
+		MaxIdleConnDuration:           90 * time.Second,
+		ReadBufferSize:                readBufferSize,
+		WriteBufferSize:               writeBufferSize,
+		StreamResponseBody:            true,
+		DisablePathNormalizing:        true,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultUserAgentHeader:      true,
+		Dial:                          (&fasthttp.TCPDialer{}).Dial,
+		RetryIfErr:                    retryWithoutBody,
+	}
+	if tlsOn {
+		c.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return c
+}
+
+// retryWithoutBody retries a request once on a new connection when a kept-alive one failed,
+// unless the request streams a body, which cannot be sent twice.
+func retryWithoutBody(req *fasthttp.Request, attempts int, _ error) (bool, bool) {
+	return false, attempts < 2 && !req.IsBodyStream()
+}
