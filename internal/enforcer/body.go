@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"xpod.dev/quota-operator/internal/enforcer/throttle"
 )
 
@@ -64,8 +66,10 @@ func (b *requestBody) Read(p []byte) (int, error) {
 // timeout, which frees the connection of a client that stopped reading. Closing it returns the
 // upstream connection and finishes the exchange.
 type responseBody struct {
-	ex   *exchange
-	body io.Reader
+	ctx   *fasthttp.RequestCtx
+	stall time.Duration
+	ex    *exchange
+	body  io.Reader
 	// release returns the upstream connection.
 	release func() error
 }
@@ -73,7 +77,11 @@ type responseBody struct {
 func (b *responseBody) Read(p []byte) (int, error) {
 	ex := b.ex
 	if ex == nil {
-		return b.body.Read(p)
+		n, err := b.body.Read(p)
+		if n > 0 {
+			_ = b.ctx.SetWriteDeadline(time.Now().Add(b.stall))
+		}
+		return n, err
 	}
 	bucket := ex.account.Download
 	if !ex.throttle {
@@ -93,7 +101,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	if werr != nil && err == nil {
 		err = werr
 	}
-	_ = ex.ctx.SetWriteDeadline(time.Now().Add(ex.srv.cfg.StallTimeout))
+	_ = b.ctx.SetWriteDeadline(time.Now().Add(b.stall))
 	ex.addEgress(n)
 	return n, err
 }
@@ -104,6 +112,23 @@ func (b *responseBody) Close() error {
 		b.ex.finish()
 	}
 	return err
+}
+
+// stallReader reads a request body outside pods, where each read must make progress within the
+// stall timeout as well.
+type stallReader struct {
+	ctx   *fasthttp.RequestCtx
+	stall time.Duration
+	body  io.Reader
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	_ = r.ctx.SetReadDeadline(time.Now().Add(r.stall))
+	n, err := r.body.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &clientBodyError{err: err}
+	}
+	return n, err
 }
 
 // unthrottled is a bucket without a limit, for requests that are metered but not throttled.

@@ -21,7 +21,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"xpod.dev/quota-operator/internal/database"
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 	"xpod.dev/quota-operator/internal/enforcer/ldptest"
 	"xpod.dev/quota-operator/internal/enforcer/limits"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
@@ -114,14 +113,14 @@ func startFront(t *testing.T, srv *Server, wrap func(net.Listener) net.Listener)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := net.Listener(framing.Listener{Listener: raw})
+	ln := raw
 	if wrap != nil {
 		ln = wrap(ln)
 	}
 	f := &frontServer{
 		URL:      "http://" + raw.Addr().String(),
 		Listener: ln,
-		server:   NewHTTPServer(srv.Handle, srv.Expect, time.Minute),
+		server:   NewHTTPServer(srv, time.Minute),
 		client:   &http.Client{Transport: &http.Transport{DisableCompression: true}},
 	}
 	go func() { _ = f.server.Serve(ln) }()

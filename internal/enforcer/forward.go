@@ -7,8 +7,6 @@ import (
 	"net/url"
 
 	"github.com/valyala/fasthttp"
-
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 )
 
 // hopHeaders apply to one connection only and are not forwarded in either direction.
@@ -34,6 +32,8 @@ func (s *Server) forward(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 		}
 		if ex != nil {
 			body = &requestBody{ex: ex, body: body}
+		} else {
+			body = &stallReader{ctx: ctx, stall: s.cfg.StallTimeout, body: body}
 		}
 		out.SetBodyStream(body, int(length))
 	}
@@ -69,7 +69,6 @@ func (s *Server) outgoingRequest(ctx *fasthttp.RequestCtx, adm *admission, out *
 	in.CopyTo(&out.Header)
 	out.Header.ResetConnectionClose()
 	removeHopHeaders(&out.Header, in.Peek("Connection"))
-	out.Header.Del(framing.MarkerHeader)
 	s.setForwardedHeaders(ctx, &out.Header)
 
 	uri := ctx.URI()
@@ -159,7 +158,7 @@ func (s *Server) relayResponse(ctx *fasthttp.RequestCtx, up *fasthttp.Response, 
 	if body == nil {
 		body = bytes.NewReader(up.Body())
 	}
-	stream := &responseBody{ex: ex, body: body, release: func() error {
+	stream := &responseBody{ctx: ctx, stall: s.cfg.StallTimeout, ex: ex, body: body, release: func() error {
 		err := up.CloseBodyStream()
 		fasthttp.ReleaseResponse(up)
 		return err

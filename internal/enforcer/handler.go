@@ -9,7 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
 )
 
@@ -71,10 +70,9 @@ func (s *Server) Expect(ctx *fasthttp.RequestCtx) int {
 // the checks took is released.
 func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 	method := string(ctx.Method())
-	if marker := ctx.Request.Header.Peek(framing.MarkerHeader); len(marker) > 0 {
-		reason := framingReasonLabel(string(marker))
-		s.rejectInvalid(ctx, method, reason, "Bad request: the request's Content-Length and Transfer-Encoding "+
-			"headers are ambiguous ("+reason+"); send exactly one of them.")
+	if ambiguousFraming(&ctx.Request.Header) {
+		s.rejectInvalid(ctx, method, reasonLengthAndChunked, "Bad request: the request has both Content-Length "+
+			"and Transfer-Encoding: chunked, which is ambiguous; send exactly one of them.")
 		return &admission{done: true}
 	}
 	escaped := string(ctx.URI().PathOriginal())

@@ -9,14 +9,22 @@ import (
 // headTimeout bounds reading a request head; bodies have the stall timeout per read instead.
 const headTimeout = 30 * time.Second
 
-// NewHTTPServer returns the HTTP server that runs a Server's Handle and Expect, or functions
-// that call them, with the enforcer's protocol settings: streamed request bodies, Expect:
-// 100-continue decided by the enforcer's checks, and no headers of the server's own.
-func NewHTTPServer(handle fasthttp.RequestHandler, expect func(*fasthttp.RequestCtx) int,
-	idleTimeout time.Duration) *fasthttp.Server {
+// Handlers are the functions the HTTP server calls. Server implements them, and a test server
+// can implement them by calling a Server.
+type Handlers interface {
+	Handle(ctx *fasthttp.RequestCtx)
+	Expect(ctx *fasthttp.RequestCtx) int
+	RejectMalformed(ctx *fasthttp.RequestCtx, err error)
+}
+
+// NewHTTPServer returns the HTTP server of the enforcer's proxy: request bodies are streamed,
+// Expect: 100-continue is decided by the enforcer's checks before the body is read, and the
+// server adds no headers of its own.
+func NewHTTPServer(h Handlers, idleTimeout time.Duration) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:                      handle,
-		ExpectHandler:                expect,
+		Handler:                      h.Handle,
+		ExpectHandler:                h.Expect,
+		ErrorHandler:                 h.RejectMalformed,
 		Name:                         "",
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,

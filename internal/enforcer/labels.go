@@ -2,12 +2,10 @@ package enforcer
 
 import (
 	"net/http"
-
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 )
 
 // Metric label values come from a fixed set, so a client cannot create new time series by
-// sending odd methods or a forged framing marker.
+// sending odd methods.
 
 var knownMethods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
@@ -21,15 +19,4 @@ func methodLabel(method string) string {
 		return method
 	}
 	return "other"
-}
-
-// framingReasonLabel returns the reason the framing check wrote, or "forged-marker" for a
-// marker value the check never writes, which only a client can have sent.
-func framingReasonLabel(reason string) string {
-	switch reason {
-	case framing.ReasonLengthAndChunked, framing.ReasonConflictingLengths, framing.ReasonInvalidLength:
-		return reason
-	default:
-		return "forged-marker"
-	}
 }

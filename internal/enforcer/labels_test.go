@@ -10,12 +10,3 @@ func TestMethodLabelBounded(t *testing.T) {
 		}
 	}
 }
-
-func TestFramingReasonLabelBounded(t *testing.T) {
-	if got := framingReasonLabel("conflicting-content-length"); got != "conflicting-content-length" {
-		t.Errorf("known reason relabelled as %q", got)
-	}
-	if got := framingReasonLabel("anything a client sends"); got != "forged-marker" {
-		t.Errorf("forged reason labelled %q, want forged-marker", got)
-	}
-}

@@ -192,7 +192,9 @@ func TestProxyRejectsAmbiguousFraming(t *testing.T) {
 		// enforcer rejects them, so no server behind it has to decide.
 		{"identical content-lengths",
 			"PUT /pod-a/dup HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd", 400},
-		{"client-sent marker", "GET /pod-a/x HTTP/1.1\r\nHost: a\r\nX-Enforcer-Framing-Error: x\r\n\r\n", 400},
+		{"lower-case content-length after chunked",
+			"PUT /pod-a/x HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n4\r\nabcd\r\n0\r\n\r\n", 400},
+		{"gzip transfer coding", "PUT /pod-a/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabcd", 400},
 	}
 	for _, c := range cases {
 		status, _ := rawExchange(t, e.addr(), c.raw, nil)
@@ -293,6 +295,32 @@ func TestExpectContinue(t *testing.T) {
 		}
 	})
 
+	t.Run("large body under quota", func(t *testing.T) {
+		const size = 3 << 20
+		conn, err := net.Dial("tcp", e.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close() }()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		_, _ = fmt.Fprintf(conn, "PUT /pod-a/large HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", size)
+		br := bufio.NewReader(conn)
+		line, _ := br.ReadString('\n')
+		if !strings.HasPrefix(line, "HTTP/1.1 100") {
+			t.Fatalf("first line %q, want 100 Continue", line)
+		}
+		_, _ = br.ReadString('\n')
+		go func() { _, _ = conn.Write(bytes.Repeat([]byte("z"), size)) }()
+		if status, body := readResponse(t, br); status != http.StatusCreated {
+			t.Fatalf("final status %d (%q), want 201", status, body)
+		}
+		for _, r := range e.upstream.Requests() {
+			if r.Method == http.MethodPut && r.Path == "/pod-a/large" && (r.BodyBytes != size || !r.BodyComplete) {
+				t.Errorf("upstream read %d bytes (complete %v), want %d", r.BodyBytes, r.BodyComplete, size)
+			}
+		}
+	})
+
 	t.Run("over quota", func(t *testing.T) {
 		conn, err := net.Dial("tcp", e.addr())
 		if err != nil {
@@ -302,8 +330,12 @@ func TestExpectContinue(t *testing.T) {
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		_, _ = io.WriteString(conn, "PUT /pod-full/x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
 		br := bufio.NewReader(conn)
-		if status, body := readResponse(t, br); status != http.StatusRequestEntityTooLarge {
+		status, body := readResponse(t, br)
+		if status != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d (%q), want a final 413 without 100 Continue", status, body)
+		}
+		if !strings.Contains(body, "Storage quota exceeded for account pod-full") {
+			t.Errorf("413 body %q does not state the account, usage and limit", body)
 		}
 		for _, r := range e.upstream.Requests() {
 			if r.Path == "/pod-full/x" {

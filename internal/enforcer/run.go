@@ -11,8 +11,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/netutil"
-
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 )
 
 // ServeOptions are the listeners and timeouts of a running enforcer.
@@ -41,8 +39,7 @@ func (s *Server) Serve(ctx context.Context, o ServeOptions) error {
 	if o.MaxConnections > 0 {
 		ln = netutil.LimitListener(ln, o.MaxConnections)
 	}
-	ln = framing.Listener{Listener: ln}
-	proxy := NewHTTPServer(s.Handle, s.Expect, o.IdleTimeout)
+	proxy := NewHTTPServer(s, o.IdleTimeout)
 
 	var ready atomic.Bool
 	side, err := s.startSideServers(o, &ready)

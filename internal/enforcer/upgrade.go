@@ -57,7 +57,7 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 	}
 	_ = conn.SetDeadline(time.Time{})
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		relayRefusal(ctx, resp, ex, conn)
+		relayRefusal(ctx, resp, ex, conn, s.cfg.StallTimeout)
 		return resp.StatusCode, false
 	}
 	head := switchHead(resp)
@@ -98,7 +98,7 @@ func sendHandshake(conn net.Conn, br *bufio.Reader, out *fasthttp.Request) (*htt
 
 // relayRefusal passes on the answer of a pod server that did not switch protocols, and closes the
 // upstream connection once its body is sent.
-func relayRefusal(ctx *fasthttp.RequestCtx, resp *http.Response, ex *exchange, conn net.Conn) {
+func relayRefusal(ctx *fasthttp.RequestCtx, resp *http.Response, ex *exchange, conn net.Conn, stall time.Duration) {
 	ctx.Response.SetStatusCode(resp.StatusCode)
 	for name, values := range resp.Header {
 		for _, v := range values {
@@ -114,7 +114,8 @@ func relayRefusal(ctx *fasthttp.RequestCtx, resp *http.Response, ex *exchange, c
 		_ = release()
 		return
 	}
-	ctx.Response.SetBodyStream(&responseBody{ex: ex, body: resp.Body, release: release}, int(max(resp.ContentLength, -1)))
+	stream := &responseBody{ctx: ctx, stall: stall, ex: ex, body: resp.Body, release: release}
+	ctx.Response.SetBodyStream(stream, int(max(resp.ContentLength, -1)))
 }
 
 // switchHead is the 101 response head for the client, without its hop-by-hop headers other than

@@ -23,7 +23,6 @@ import (
 
 	"xpod.dev/quota-operator/internal/database"
 	"xpod.dev/quota-operator/internal/enforcer"
-	"xpod.dev/quota-operator/internal/enforcer/framing"
 	"xpod.dev/quota-operator/internal/enforcer/limits"
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
 	"xpod.dev/quota-operator/internal/testutil/pgtest"
@@ -76,10 +75,8 @@ func (f *frontServer) start() error {
 		return fmt.Errorf("listen on 127.0.0.1 for the enforcer: %w", err)
 	}
 	f.url = "http://" + ln.Addr().String() + "/"
-	// The framing listener checks each request head before the server parses it, as the
-	// enforcer's own Serve does.
-	f.server = enforcer.NewHTTPServer(f.handle, f.expect, time.Minute)
-	go func() { _ = f.server.Serve(framing.Listener{Listener: ln}) }()
+	f.server = enforcer.NewHTTPServer(f, time.Minute)
+	go func() { _ = f.server.Serve(ln) }()
 	return nil
 }
 
@@ -89,7 +86,7 @@ func (f *frontServer) stop() {
 	}
 }
 
-func (f *frontServer) handle(ctx *fasthttp.RequestCtx) {
+func (f *frontServer) Handle(ctx *fasthttp.RequestCtx) {
 	srv := f.handler.Load()
 	if srv == nil {
 		ctx.Error("Service unavailable: no enforcer is installed, because no test is running.", http.StatusServiceUnavailable)
@@ -98,12 +95,20 @@ func (f *frontServer) handle(ctx *fasthttp.RequestCtx) {
 	srv.Handle(ctx)
 }
 
-func (f *frontServer) expect(ctx *fasthttp.RequestCtx) int {
+func (f *frontServer) Expect(ctx *fasthttp.RequestCtx) int {
 	srv := f.handler.Load()
 	if srv == nil {
 		return http.StatusServiceUnavailable
 	}
 	return srv.Expect(ctx)
+}
+
+func (f *frontServer) RejectMalformed(ctx *fasthttp.RequestCtx, err error) {
+	if srv := f.handler.Load(); srv != nil {
+		srv.RejectMalformed(ctx, err)
+		return
+	}
+	ctx.Error("Bad request.", http.StatusBadRequest)
 }
 
 // transfer is the ingress and egress that a test expects for one pod.
