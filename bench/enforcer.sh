@@ -449,8 +449,8 @@ The upstream is \`bench/upstream\`, a Go server that answers GETs with a 1 KiB b
 streamed bodies and discards uploads. nginx proxies to it with an \`upstream\` block
 (\`keepalive ${CONNECTIONS}\`, \`proxy_http_version 1.1\`, \`Connection ""\`), request and response
 buffering off, and \`worker_processes $(nproc)\`. The Go proxy is \`bench/goproxy\`, a plain
-\`httputil.ReverseProxy\` with a pool of copy buffers: the cost of Go's \`net/http\` without the
-enforcer's framing checks, metering and throttling. The enforcer runs with the path resolver,
+\`httputil.ReverseProxy\` with a pool of copy buffers: the cost of Go's \`net/http\`, for
+comparison, since the enforcer runs on fasthttp instead. The enforcer runs with the path resolver,
 metering and throttling on and its default flush and refresh intervals. The GET account has
 \`bandwidth_limit_bps\` = ${GET_BANDWIDTH} (1 GiB/s): its token bucket runs on every write, and the
 GETs stay far below the limit. The streaming account has a storage limit of 4 GiB and
