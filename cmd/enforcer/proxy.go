@@ -22,6 +22,7 @@ type proxyFlags struct {
 	limitsRefresh         time.Duration
 	databaseTimeout       time.Duration
 	stallTimeout          time.Duration
+	upstreamIdleTimeout   time.Duration
 	enforce               bool
 	writeFailureMode      string
 	rejectOutsideWrites   bool
@@ -52,6 +53,9 @@ func parseProxyFlags(args []string) (*proxyFlags, error) {
 		"how often the limits of active accounts are reloaded from identity_account_quota")
 	fs.DurationVar(&f.databaseTimeout, "database-timeout", time.Second,
 		"maximum time a request waits for a database call, such as reading an account's limits the first time")
+	fs.DurationVar(&f.upstreamIdleTimeout, "upstream-idle-timeout", 4*time.Second,
+		"how long an idle connection to the pod server is kept for reuse; keep it below the pod server's "+
+			"keep-alive timeout (5s in Node.js, which Community Solid Server uses)")
 	fs.DurationVar(&f.stallTimeout, "stall-timeout", 60*time.Second,
 		"how long a client may neither send nor read body bytes before its connection is closed; "+
 			"time spent throttled does not count")
@@ -127,6 +131,7 @@ func (f *proxyFlags) config() (enforcer.Config, error) {
 		LimitsRefreshInterval:   f.limitsRefresh,
 		DatabaseTimeout:         f.databaseTimeout,
 		StallTimeout:            f.stallTimeout,
+		UpstreamIdleTimeout:     f.upstreamIdleTimeout,
 		Enforce:                 f.enforce,
 		FailClosed:              f.writeFailureMode == "closed",
 		RejectWritesOutsidePods: f.rejectOutsideWrites,

@@ -50,7 +50,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 	}
 	if ex.throttle {
-		waited, werr := ex.account.Upload.Wait(ex.ctx, n)
+		waited, werr := ex.account.Upload.Wait(workContext, n)
 		if waited > 0 {
 			ex.uploadWaited(waited)
 		}
@@ -94,7 +94,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	if n == 0 {
 		return n, err
 	}
-	waited, werr := bucket.Wait(ex.ctx, n)
+	waited, werr := bucket.Wait(workContext, n)
 	if waited > 0 {
 		ex.downloadWaited(waited)
 	}

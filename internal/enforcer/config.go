@@ -32,6 +32,10 @@ type Config struct {
 	// StallTimeout is how long a body read from or a write to a client may make no progress
 	// before the connection is closed. Time spent waiting for bandwidth tokens does not count.
 	StallTimeout time.Duration
+	// UpstreamIdleTimeout is how long an idle connection to the pod server is kept for reuse. It
+	// must be below the pod server's keep-alive timeout, or a request may be sent on a connection
+	// that the pod server is closing, and a request with a body cannot be retried.
+	UpstreamIdleTimeout time.Duration
 
 	// Enforce turns on storage rejections and bandwidth throttling. When false, the enforcer
 	// only meters.
@@ -65,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = 60 * time.Second
+	}
+	if c.UpstreamIdleTimeout <= 0 {
+		c.UpstreamIdleTimeout = 4 * time.Second
 	}
 	if c.EnforcerID == "" {
 		c.EnforcerID = "enforcer"

@@ -42,7 +42,9 @@ type envOptions struct {
 	cfg      func(*Config)
 	pool     *pgxpool.Pool
 	upstream http.Handler
-	listener func(net.Listener) net.Listener
+	// upstreamIdleTimeout closes the upstream's idle keep-alive connections after this long.
+	upstreamIdleTimeout time.Duration
+	listener            func(net.Listener) net.Listener
 }
 
 func newEnv(t *testing.T, configure ...func(*Config)) *testEnv {
@@ -63,7 +65,9 @@ func newEnvWith(t *testing.T, o envOptions) *testEnv {
 	e := &testEnv{t: t, pool: pool, serverLog: &syncBuffer{}}
 	upstreamURL := ""
 	if o.upstream != nil {
-		up := httptest.NewServer(o.upstream)
+		up := httptest.NewUnstartedServer(o.upstream)
+		up.Config.IdleTimeout = o.upstreamIdleTimeout
+		up.Start()
 		t.Cleanup(up.Close)
 		upstreamURL = up.URL
 	} else {

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"context"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -9,6 +10,11 @@ import (
 	"xpod.dev/quota-operator/internal/enforcer/resolve"
 	"xpod.dev/quota-operator/internal/enforcer/usage"
 )
+
+// workContext is the context of a request's database, resolver and pod server calls and of its
+// bandwidth waits. The server's request context ends as soon as shutdown starts, but requests in
+// flight then are drained and must complete, so these calls rely on their own timeouts instead.
+var workContext = context.Background()
 
 // exchange is the state of one request into a pod, shared by the handler, the body wrappers and
 // the upgrade path. Every step of one exchange runs on one goroutine at a time.

@@ -18,9 +18,9 @@ var hopHeaders = []string{
 // forwardedHeaders are replaced by the enforcer's own unless TrustForwardedHeaders is set.
 var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
 
-// forward sends the request to the pod server and prepares the client's response from its
-// answer, with the body streamed through. It returns the status code the client gets. ex is nil
-// for requests outside pods, which are neither metered nor throttled.
+// forward sends the request to the pod server and copies the pod server's response into the
+// client's, with the body streamed through. It returns the status code the client gets. ex is
+// nil for requests outside pods, which are neither metered nor throttled.
 func (s *Server) forward(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange) int {
 	out := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(out)
@@ -171,7 +171,7 @@ func noBody(code int) bool {
 	return (code >= 100 && code < 200) || code == http.StatusNoContent || code == http.StatusNotModified
 }
 
-// proxyError answers a request whose forwarding failed and returns the status code it sent.
+// proxyError sets the response of a request whose forwarding failed and returns its status code.
 func (s *Server) proxyError(ctx *fasthttp.RequestCtx, ex *exchange, err error) int {
 	if ex != nil && ex.write != nil {
 		if view, need, exceeded := ex.write.quotaExceeded(); exceeded {

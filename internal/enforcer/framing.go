@@ -40,7 +40,7 @@ func hasRawHeader(raw, name []byte) bool {
 	return false
 }
 
-// RejectMalformed answers a request that the HTTP server could not parse, such as one with
+// RejectMalformed sets the response to a request that the HTTP server could not parse, such as one with
 // conflicting Content-Length headers, and counts it. The server closes the connection after it.
 func (s *Server) RejectMalformed(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer

@@ -14,14 +14,14 @@ import (
 
 // admission is the outcome of the checks that run before a request is forwarded.
 type admission struct {
-	// done is set when the checks already answered the request.
+	// done is set when the checks already wrote the response.
 	done bool
 	// ex is the exchange of a request into a pod; nil for requests outside pods.
 	ex *exchange
 	// path is the normalised path, forwarded instead of the client's when it differs.
 	path    string
 	changed bool
-	// taken is set once the handler runs for an admission that expect stored.
+	// taken is set once the handler runs for an admission that Expect stored.
 	taken bool
 }
 
@@ -66,7 +66,7 @@ func (s *Server) Expect(ctx *fasthttp.RequestCtx) int {
 	return fasthttp.StatusContinue
 }
 
-// admit runs the checks of a request. A request it rejects is answered and counted, and all that
+// admit runs the checks of a request. A request it rejects gets its response and is counted, and all that
 // the checks took is released.
 func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 	method := string(ctx.Method())
@@ -88,7 +88,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 	}
 	adm := &admission{path: path, changed: path != decoded}
 	host := string(ctx.Request.Header.Host())
-	res, err := s.cfg.Resolver.Resolve(ctx, resolve.NormalizeHost(host), path)
+	res, err := s.cfg.Resolver.Resolve(workContext, resolve.NormalizeHost(host), path)
 	if err != nil {
 		s.log.Error("Resolving the pod of a request failed", "host", host, "path", path, "error", err)
 		s.reply(ctx, method, resolve.OutsidePods, http.StatusServiceUnavailable,
@@ -120,7 +120,7 @@ func (s *Server) newExchange(ctx *fasthttp.RequestCtx, method, host string, targ
 		method:   method,
 		target:   target,
 		path:     path,
-		account:  s.limits.Get(ctx, target.AccountID),
+		account:  s.limits.Get(workContext, target.AccountID),
 		counters: s.ledger.Pod(target.PodID, target.AccountID),
 		throttle: s.cfg.Enforce,
 	}
@@ -167,7 +167,7 @@ func (s *Server) rejectInvalid(ctx *fasthttp.RequestCtx, method, reason, message
 	ctx.SetConnectionClose()
 }
 
-// reply answers a request with a plain-text message and counts it.
+// reply sets a plain-text response with the status code and counts the request.
 func (s *Server) reply(ctx *fasthttp.RequestCtx, method string, scope resolve.Status, code int, message string) {
 	s.countRequest(method, code, scope)
 	writeMessage(&ctx.Response, code, message)

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"context"
 	"net/http"
 
 	"xpod.dev/quota-operator/internal/enforcer/recount"
@@ -22,5 +23,7 @@ func (s *Server) measure(ex *exchange, path string) (int64, error) {
 	for h, v := range s.cfg.MeasureHeader {
 		header[h] = v
 	}
-	return recount.Size(ex.ctx, s.transport, s.cfg.Upstream, ex.host, path, header)
+	ctx, cancel := context.WithTimeout(workContext, s.cfg.StallTimeout)
+	defer cancel()
+	return recount.Size(ctx, s.transport, s.cfg.Upstream, ex.host, path, header)
 }

@@ -380,3 +380,21 @@ func TestExpectContinue(t *testing.T) {
 		e.checkStorage("pod-a")
 	})
 }
+
+func TestProxyUploadsAfterUpstreamIdleClose(t *testing.T) {
+	t.Parallel()
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+	})
+	e := newEnvWith(t, envOptions{upstream: upstream, upstreamIdleTimeout: 300 * time.Millisecond,
+		cfg: func(c *Config) { c.UpstreamIdleTimeout = 100 * time.Millisecond }})
+	for i := range 3 {
+		// The pause outlasts the upstream's idle timeout, so a kept connection would be closed
+		// by the upstream, and an upload with a body cannot be retried on another.
+		time.Sleep(500 * time.Millisecond)
+		if status, body := e.do("PUT", fmt.Sprintf("/pod-a/after-idle-%d", i), make([]byte, 64<<10)); status != http.StatusCreated {
+			t.Fatalf("PUT %d after an idle pause: status %d (%q), want 201", i, status, body)
+		}
+	}
+}

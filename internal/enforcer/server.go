@@ -55,7 +55,7 @@ func New(cfg Config, pool *pgxpool.Pool, log *slog.Logger) (*Server, error) {
 	}
 	s.metrics.registerPending(s.ledger.Pending, s.ledger.Healthy)
 	s.transport = newTransport()
-	s.client = newUpstreamClient(cfg.Upstream)
+	s.client = newUpstreamClient(cfg.Upstream, cfg.UpstreamIdleTimeout)
 	return s, nil
 }
 

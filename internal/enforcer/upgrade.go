@@ -17,7 +17,7 @@ import (
 	"xpod.dev/quota-operator/internal/enforcer/throttle"
 )
 
-// serveUpgrade forwards a request that asks to switch protocols, such as a WebSocket handshake,
+// serveUpgrade forwards a request to switch protocols, such as a WebSocket handshake,
 // on a connection of its own. When the pod server switches, the client's connection is taken
 // over and bytes flow both ways, metered and throttled for requests into pods (ex not nil).
 func (s *Server) serveUpgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange) {
@@ -35,7 +35,7 @@ func (s *Server) serveUpgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exch
 	}
 }
 
-// upgrade sends the handshake to the pod server and relays its answer. It reports true when the
+// upgrade sends the handshake to the pod server and relays its response. It reports true when the
 // protocol switched and the connection was handed to the copying goroutines.
 func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange) (int, bool) {
 	out := fasthttp.AcquireRequest()
@@ -44,7 +44,7 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 	out.Header.Set("Upgrade", string(ctx.Request.Header.Peek("Upgrade")))
 	out.Header.Set("Connection", "Upgrade")
 
-	conn, err := s.dialUpstream(ctx)
+	conn, err := s.dialUpstream(workContext)
 	if err != nil {
 		return s.proxyError(ctx, ex, err), false
 	}
@@ -57,7 +57,7 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 	}
 	_ = conn.SetDeadline(time.Time{})
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		relayRefusal(ctx, resp, ex, conn, s.cfg.StallTimeout)
+		relayNonSwitch(ctx, resp, ex, conn, s.cfg.StallTimeout)
 		return resp.StatusCode, false
 	}
 	head := switchHead(resp)
@@ -96,9 +96,9 @@ func sendHandshake(conn net.Conn, br *bufio.Reader, out *fasthttp.Request) (*htt
 	return resp, nil
 }
 
-// relayRefusal passes on the answer of a pod server that did not switch protocols, and closes the
+// relayNonSwitch passes on the response of a pod server that did not switch protocols, and closes the
 // upstream connection once its body is sent.
-func relayRefusal(ctx *fasthttp.RequestCtx, resp *http.Response, ex *exchange, conn net.Conn, stall time.Duration) {
+func relayNonSwitch(ctx *fasthttp.RequestCtx, resp *http.Response, ex *exchange, conn net.Conn, stall time.Duration) {
 	ctx.Response.SetStatusCode(resp.StatusCode)
 	for name, values := range resp.Header {
 		for _, v := range values {

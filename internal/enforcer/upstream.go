@@ -3,6 +3,7 @@ package enforcer
 import (
 	"crypto/tls"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -18,7 +19,7 @@ const (
 
 // newUpstreamClient returns the pooled client that forwards requests to the pod server. Bodies
 // stream in both directions, and paths are sent exactly as the enforcer normalised them.
-func newUpstreamClient(upstream *url.URL) *fasthttp.HostClient {
+func newUpstreamClient(upstream *url.URL, idleTimeout time.Duration) *fasthttp.HostClient {
 	addr := upstream.Host
 	tlsOn := upstream.Scheme == "https"
 	if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -33,7 +34,7 @@ func newUpstreamClient(upstream *url.URL) *fasthttp.HostClient {
 		IsTLS:                         tlsOn,
 		MaxConns:                      4096,
 		MaxConnWaitTimeout:            10 * time.Second,
-		MaxIdleConnDuration:           90 * time.Second,
+		MaxIdleConnDuration:           idleTimeout,
 		ReadBufferSize:                readBufferSize,
 		WriteBufferSize:               writeBufferSize,
 		StreamResponseBody:            true,
@@ -49,8 +50,17 @@ func newUpstreamClient(upstream *url.URL) *fasthttp.HostClient {
 	return c
 }
 
-// retryWithoutBody retries a request once on a new connection when a kept-alive one failed,
-// unless the request streams a body, which cannot be sent twice.
+// retryWithoutBody retries a request once on a new connection when a kept-alive one failed. Only
+// GET, HEAD, OPTIONS and TRACE without a body are retried, as net/http's Transport does, because
+// a pod server may have applied any other request before the connection broke.
 func retryWithoutBody(req *fasthttp.Request, attempts int, _ error) (bool, bool) {
-	return false, attempts < 2 && !req.IsBodyStream()
+	if attempts >= 2 || req.IsBodyStream() {
+		return false, false
+	}
+	switch string(req.Header.Method()) {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false, true
+	default:
+		return false, false
+	}
 }

@@ -30,7 +30,7 @@ func (s *Server) beginWrite(ctx *fasthttp.RequestCtx, ex *exchange, kind writeKi
 
 	// The size lookup comes first, because a failing lookup is what marks the database
 	// unavailable for the fail-closed check.
-	loadErr := s.ledger.LoadAccount(ctx, ex.target.AccountID)
+	loadErr := s.ledger.LoadAccount(workContext, ex.target.AccountID)
 	if kind == writePut || kind == writePatch {
 		wr.oldSize = s.knownSize(ex, ex.path)
 	}
@@ -65,7 +65,7 @@ func (s *Server) beginWrite(ctx *fasthttp.RequestCtx, ex *exchange, kind writeKi
 // knownSize returns the recorded size of a resource, or 0 when none is recorded or the database
 // cannot be read. 0 is the safe guess for a check, because it credits nothing.
 func (s *Server) knownSize(ex *exchange, path string) int64 {
-	sizes, err := s.ledger.ResourceSizes(ex.ctx, ex.target.PodID, []string{path}, "")
+	sizes, err := s.ledger.ResourceSizes(workContext, ex.target.PodID, []string{path}, "")
 	if err != nil {
 		size, _ := s.ledger.KnownSize(ex.target.PodID, path)
 		return size
@@ -82,7 +82,7 @@ func (s *Server) prepareDelete(wr *write) {
 	} else {
 		wr.deletePaths = []string{ex.path, ex.path + ".acl", ex.path + ".meta"}
 	}
-	sizes, err := s.ledger.ResourceSizes(ex.ctx, ex.target.PodID, wr.deletePaths, wr.deletePrefix)
+	sizes, err := s.ledger.ResourceSizes(workContext, ex.target.PodID, wr.deletePaths, wr.deletePrefix)
 	if err != nil {
 		sizes = map[string]int64{}
 		for _, p := range wr.deletePaths {
@@ -144,7 +144,7 @@ func (s *Server) createdPath(ex *exchange, resp *fasthttp.ResponseHeader) (strin
 	if host == "" {
 		host = ex.host
 	}
-	res, err := s.cfg.Resolver.Resolve(ex.ctx, resolve.NormalizeHost(host), path)
+	res, err := s.cfg.Resolver.Resolve(workContext, resolve.NormalizeHost(host), path)
 	if err != nil || res.Status != resolve.InPod || res.Target.PodID != ex.target.PodID {
 		s.log.Warn("POST created a resource outside the request's pod; not charged", "account", ex.target.AccountID,
 			"pod", ex.target.PodID, "location", loc.String())
