@@ -67,6 +67,8 @@ func requestBodyLength(ctx *fasthttp.RequestCtx) int64 {
 func (s *Server) outgoingRequest(ctx *fasthttp.RequestCtx, adm *admission, out *fasthttp.Request) {
 	in := &ctx.Request.Header
 	in.CopyTo(&out.Header)
+	// CopyTo also copies the flag that makes fasthttp add a default Content-Type to a request with a body.
+	out.Header.SetNoDefaultContentType(true)
 	out.Header.ResetConnectionClose()
 	removeHopHeaders(&out.Header, in.Peek("Connection"))
 	s.setForwardedHeaders(ctx, &out.Header)
@@ -81,8 +83,14 @@ func (s *Server) outgoingRequest(ctx *fasthttp.RequestCtx, adm *admission, out *
 		target = append(append(target, '?'), q...)
 	}
 	out.SetRequestURIBytes(target)
-	out.UseHostHeader = true
-	out.Header.SetHostBytes(ctx.Request.Header.Host())
+	// A request without Host, possible in HTTP/1.0, goes out with the pod server's address, as
+	// net/http's reverse proxy sends it.
+	if host := ctx.Request.Header.Host(); len(host) > 0 {
+		out.UseHostHeader = true
+		out.Header.SetHostBytes(host)
+	} else {
+		out.Header.SetHost(s.cfg.Upstream.Host)
+	}
 }
 
 // setForwardedHeaders sets X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto, keeping the
@@ -144,6 +152,8 @@ func removeHopHeaders(h headerDeleter, connection []byte) {
 func (s *Server) relayResponse(ctx *fasthttp.RequestCtx, up *fasthttp.Response, ex *exchange) {
 	resp := &ctx.Response
 	up.Header.CopyTo(&resp.Header)
+	// CopyTo also copies the upstream response's flag that makes fasthttp add a default Content-Type.
+	resp.Header.SetNoDefaultContentType(true)
 	resp.Header.ResetConnectionClose()
 	removeHopHeaders(&resp.Header, up.Header.Peek("Connection"))
 	length := up.Header.ContentLength()
@@ -176,6 +186,7 @@ func (s *Server) proxyError(ctx *fasthttp.RequestCtx, ex *exchange, err error) i
 	if ex != nil && ex.write != nil {
 		if view, need, exceeded := ex.write.quotaExceeded(); exceeded {
 			s.rejectOverQuota(&ctx.Response, ex, view, need, ex.write.limit, "stream")
+			lingerAfterRejection(ctx)
 			return http.StatusRequestEntityTooLarge
 		}
 	}

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,6 +24,9 @@ type admission struct {
 	changed bool
 	// taken is set once the handler runs for an admission that Expect stored.
 	taken bool
+	// badFraming is set when the request was rejected because its body length is unclear, so
+	// its connection cannot be read any further.
+	badFraming bool
 }
 
 // Close finishes the exchange of an admission whose handler never ran, because the client hung
@@ -46,6 +50,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		adm = s.admit(ctx)
 	}
 	if adm.done {
+		if !adm.badFraming {
+			lingerAfterRejection(ctx)
+		}
 		return
 	}
 	if adm.ex == nil {
@@ -63,6 +70,7 @@ func (s *Server) Expect(ctx *fasthttp.RequestCtx) int {
 		return ctx.Response.StatusCode()
 	}
 	ctx.SetUserValue(admissionKey{}, adm)
+	ctx.SetUserValue(continueSentKey{}, true)
 	return fasthttp.StatusContinue
 }
 
@@ -73,7 +81,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 	if ambiguousFraming(&ctx.Request.Header) {
 		s.rejectInvalid(ctx, method, reasonLengthAndChunked, "Bad request: the request has both Content-Length "+
 			"and Transfer-Encoding: chunked, which is ambiguous; send exactly one of them.")
-		return &admission{done: true}
+		return &admission{done: true, badFraming: true}
 	}
 	escaped := string(ctx.URI().PathOriginal())
 	decoded, err := url.PathUnescape(escaped)
@@ -223,7 +231,18 @@ func (s *Server) countRequest(method string, code int, scope resolve.Status) {
 	s.metrics.requests.WithLabelValues(methodLabel(method), strconv.Itoa(code), scope.String()).Inc()
 }
 
-// isUpgrade reports whether the client asks to switch protocols, as a WebSocket handshake does.
+// isUpgrade reports whether the request switches protocols, as a WebSocket handshake does: it has
+// an Upgrade header, Connection names it and it has no body. Other requests that carry Upgrade,
+// such as an h2c offer on a PUT, are forwarded as plain requests without it.
 func isUpgrade(ctx *fasthttp.RequestCtx) bool {
-	return len(ctx.Request.Header.Peek("Upgrade")) > 0
+	h := &ctx.Request.Header
+	if len(h.Peek("Upgrade")) == 0 || requestBodyLength(ctx) != 0 {
+		return false
+	}
+	for _, token := range bytes.Split(h.Peek("Connection"), []byte(",")) {
+		if bytes.EqualFold(bytes.TrimSpace(token), []byte("upgrade")) {
+			return true
+		}
+	}
+	return false
 }

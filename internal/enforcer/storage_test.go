@@ -407,3 +407,26 @@ func TestRecountRepairsBypassedWrites(t *testing.T) {
 		t.Errorf("storage after deleting the bypassed resource = %d, want 3070", got)
 	}
 }
+
+func TestStorageRejectionReachesUploadingClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.setQuota("pod-a", ptr(mib), nil)
+	body := bytes.Repeat([]byte("u"), 8*mib)
+	for i := range 5 {
+		// The client keeps sending its body while the 413 comes back, so the rejection must
+		// not be lost to a connection reset.
+		req, err := http.NewRequest("PUT", fmt.Sprintf("%s/pod-a/too-big-%d", e.front.URL, i), bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := e.front.Client().Do(req)
+		if err != nil {
+			t.Fatalf("PUT %d of 8 MiB over a 1 MiB limit: %v, want a 413 response", i, err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("PUT %d: status %d, want 413", i, resp.StatusCode)
+		}
+	}
+}

@@ -44,7 +44,7 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 	out.Header.Set("Upgrade", string(ctx.Request.Header.Peek("Upgrade")))
 	out.Header.Set("Connection", "Upgrade")
 
-	conn, err := s.dialUpstream(workContext)
+	conn, err := s.dialForUpgrade(workContext)
 	if err != nil {
 		return s.proxyError(ctx, ex, err), false
 	}
@@ -68,8 +68,10 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 	return resp.StatusCode, true
 }
 
-func (s *Server) dialUpstream(ctx context.Context) (net.Conn, error) {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+// dialForUpgrade opens a connection of its own to the pod server for an upgrade request, with TLS
+// when the upstream URL is https.
+func (s *Server) dialForUpgrade(ctx context.Context) (net.Conn, error) {
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	host := s.cfg.Upstream.Host
 	if s.cfg.Upstream.Scheme == "https" {
 		if _, _, err := net.SplitHostPort(host); err != nil {

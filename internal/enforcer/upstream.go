@@ -17,6 +17,9 @@ const (
 	writeBufferSize = 32 << 10
 )
 
+// dialTimeout bounds connecting to the pod server.
+const dialTimeout = 10 * time.Second
+
 // newUpstreamClient returns the pooled client that forwards requests to the pod server. Bodies
 // stream in both directions, and paths are sent exactly as the enforcer normalised them.
 func newUpstreamClient(upstream *url.URL, idleTimeout time.Duration) *fasthttp.HostClient {
@@ -41,13 +44,21 @@ func newUpstreamClient(upstream *url.URL, idleTimeout time.Duration) *fasthttp.H
 		DisablePathNormalizing:        true,
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultUserAgentHeader:      true,
-		Dial:                          (&fasthttp.TCPDialer{}).Dial,
+		Dial:                          dialUpstream,
 		RetryIfErr:                    retryWithoutBody,
 	}
 	if tlsOn {
 		c.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return c
+}
+
+// upstreamDialer resolves and connects to the pod server, caching DNS answers for a minute.
+var upstreamDialer = &fasthttp.TCPDialer{DNSCacheDuration: time.Minute}
+
+// dialUpstream connects to the pod server within the dial timeout.
+func dialUpstream(addr string) (net.Conn, error) {
+	return upstreamDialer.DialTimeout(addr, dialTimeout)
 }
 
 // retryWithoutBody retries a request once on a new connection when a kept-alive one failed. Only
