@@ -388,10 +388,12 @@ func TestEdgeOutsidePodStreaming(t *testing.T) {
 		}
 	})
 	e := newEnvWith(t, envOptions{upstream: upstream})
+
 	status, body := e.do("GET", "/.well-known/big", nil)
 	if status != http.StatusOK || len(body) != 2*mib {
 		t.Errorf("GET outside pods: status %d, %d bytes; want 200 and %d", status, len(body), 2*mib)
 	}
+
 	req, _ := http.NewRequest("PUT", e.front.URL+"/", &chunkedBody{remaining: 3 * mib})
 	req.ContentLength = -1
 	resp, err := e.front.Client().Do(req)

@@ -210,14 +210,14 @@ func (s *Server) serveInPod(ctx *fasthttp.RequestCtx, adm *admission) {
 	}
 	ex.status = s.forward(ctx, adm, ex)
 	if !ctx.Response.IsBodyStream() {
-		// The enforcer's own answers, such as 413, count as egress like the pod server's.
+		// The enforcer's own responses, such as 413, count as egress like the pod server's.
 		ex.addEgress(len(ctx.Response.Body()))
 		ex.finish()
 	}
 }
 
 // recoverPanic keeps a failing request from stopping the whole proxy: it logs the panic and
-// answers 500 with the connection closed.
+// responds 500 with the connection closed.
 func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	if v := recover(); v != nil {
 		s.log.Error("Request handler panicked", "method", string(ctx.Method()), "path", string(ctx.Path()),
