@@ -72,12 +72,24 @@ type responseBody struct {
 	body  io.Reader
 	// release returns the upstream connection.
 	release func() error
+	// watch is set for streams of unknown length, which may wait long for the pod server.
+	watch *clientWatch
+}
+
+// readUpstream reads from the pod server's body, watched for a client that leaves meanwhile.
+func (b *responseBody) readUpstream(p []byte) (int, error) {
+	if b.watch == nil {
+		return b.body.Read(p)
+	}
+	b.watch.start()
+	defer b.watch.stop()
+	return b.body.Read(p)
 }
 
 func (b *responseBody) Read(p []byte) (int, error) {
 	ex := b.ex
 	if ex == nil {
-		n, err := b.body.Read(p)
+		n, err := b.readUpstream(p)
 		if n > 0 {
 			_ = b.ctx.SetWriteDeadline(time.Now().Add(b.stall))
 		}
@@ -90,7 +102,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	if len(p) > bucket.Chunk() {
 		p = p[:bucket.Chunk()]
 	}
-	n, err := b.body.Read(p)
+	n, err := b.readUpstream(p)
 	if n == 0 {
 		return n, err
 	}

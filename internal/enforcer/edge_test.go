@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/net/netutil"
 )
 
 // Protocol edge cases of the proxy: exact forwarding, aborted exchanges, odd requests and
@@ -631,4 +632,55 @@ func TestEdgeUpstreamIdleCloseRetriesGet(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+func TestEdgeClientLeavesSilentStream(t *testing.T) {
+	t.Parallel()
+	ended := make(chan string, 2)
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A stream of unknown length that sends one piece and then stays silent, as a long
+		// poll or an event stream between events does.
+		_, _ = w.Write(bytes.Repeat([]byte("s"), kib))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			ended <- r.URL.Path
+		case <-time.After(30 * time.Second):
+		}
+	})
+	// The second server caps its connections as --max-connections does, which hides the sockets.
+	limited := func(l net.Listener) net.Listener { return netutil.LimitListener(socketListener{l}, 8) }
+	for _, o := range []envOptions{{upstream: upstream}, {upstream: upstream, listener: limited}} {
+		checkSilentStreams(t, newEnvWith(t, o), ended)
+	}
+}
+
+// checkSilentStreams leaves two silent streams, in a pod and outside pods, and waits until the
+// pod server sees each request end.
+func checkSilentStreams(t *testing.T, e *testEnv, ended <-chan string) {
+	t.Helper()
+	for _, path := range []string{"/pod-a/silent", "/.well-known/silent"} {
+		conn, br := dialEnforcer(t, e, 10*time.Second)
+		_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if _, err := io.ReadFull(resp.Body, make([]byte, kib)); err != nil {
+			t.Fatalf("GET %s: read the first piece: %v", path, err)
+		}
+		_ = conn.Close()
+		select {
+		case got := <-ended:
+			if got != path {
+				t.Errorf("the pod server ended %s, want %s", got, path)
+			}
+		case <-time.After(4 * watchInterval):
+			t.Fatalf("GET %s: the pod server's request is still open %s after the client left", path, 4*watchInterval)
+		}
+	}
+	eventually(t, 5*time.Second, "the stream's egress is counted", func() bool {
+		e.flush()
+		return e.podUsage("pod-a").egress >= kib
+	})
 }

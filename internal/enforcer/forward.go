@@ -173,6 +173,9 @@ func (s *Server) relayResponse(ctx *fasthttp.RequestCtx, up *fasthttp.Response, 
 		fasthttp.ReleaseResponse(up)
 		return err
 	}}
+	if length < 0 {
+		stream.watch = &clientWatch{client: ctx.Conn(), local: up.LocalAddr()}
+	}
 	resp.SetBodyStream(stream, max(length, -1))
 }
 

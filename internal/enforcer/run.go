@@ -36,10 +36,13 @@ func (s *Server) Serve(ctx context.Context, o ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	if o.MaxConnections > 0 {
-		ln = netutil.LimitListener(ln, o.MaxConnections)
-	}
 	proxy := NewHTTPServer(s, o.IdleTimeout)
+	if o.MaxConnections > 0 {
+		// The limit's connections hide their sockets, which the check for clients that left
+		// a silent stream needs, so the sockets are kept aside while the connections are open.
+		ln = netutil.LimitListener(socketListener{ln}, o.MaxConnections)
+		proxy.ConnState = forgetClosedSocket
+	}
 
 	var ready atomic.Bool
 	side, err := s.startSideServers(o, &ready)

@@ -58,7 +58,11 @@ var upstreamDialer = &fasthttp.TCPDialer{DNSCacheDuration: time.Minute}
 
 // dialUpstream connects to the pod server within the dial timeout.
 func dialUpstream(addr string) (net.Conn, error) {
-	return upstreamDialer.DialTimeout(addr, dialTimeout)
+	c, err := upstreamDialer.DialTimeout(addr, dialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return trackUpstream(c), nil
 }
 
 // retryWithoutBody retries a request once on a new connection when a kept-alive one failed. Only
