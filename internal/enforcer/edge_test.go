@@ -684,3 +684,51 @@ func checkSilentStreams(t *testing.T, e *testEnv, ended <-chan string) {
 		return e.podUsage("pod-a").egress >= kib
 	})
 }
+
+func TestEdgeHopHeadersRemoved(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen http.Header
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Header.Clone()
+		mu.Unlock()
+		w.Header().Set("Connection", "X-Upstream-Private")
+		w.Header().Set("X-Upstream-Private", "1")
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header().Set("Proxy-Authenticate", "Basic")
+		w.Header().Set("X-Kept", "1")
+		_, _ = io.WriteString(w, "ok")
+	})
+	e := newEnvWith(t, envOptions{upstream: upstream})
+	conn, br := dialEnforcer(t, e, 10*time.Second)
+	_, _ = io.WriteString(conn, "GET /pod-a/x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Private\r\n"+
+		"X-Private: secret\r\nKeep-Alive: timeout=5\r\nProxy-Authorization: Basic eA==\r\nTe: trailers\r\n"+
+		"Forwarded: for=192.0.2.1\r\nX-Forwarded-For: 192.0.2.2\r\nX-Forwarded-For: 192.0.2.3\r\nX-Kept: 1\r\n\r\n")
+	resp, body := readFullResponse(t, br, http.MethodGet)
+	if resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Fatalf("status %d, body %q; want 200 ok", resp.StatusCode, body)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, name := range []string{"X-Private", "Keep-Alive", "Proxy-Authorization", "Te", "Forwarded", "Proxy-Connection"} {
+		if v := seen.Values(name); len(v) > 0 {
+			t.Errorf("the pod server got %s: %q", name, v)
+		}
+	}
+	if got := seen.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "127.0.0.1" {
+		t.Errorf("the pod server got X-Forwarded-For %q, want only the enforcer's 127.0.0.1", got)
+	}
+	if seen.Get("X-Kept") != "1" {
+		t.Errorf("the pod server lost the end-to-end header X-Kept")
+	}
+	for _, name := range []string{"X-Upstream-Private", "Keep-Alive", "Proxy-Authenticate"} {
+		if v := resp.Header.Values(name); len(v) > 0 {
+			t.Errorf("the client got %s: %q", name, v)
+		}
+	}
+	if resp.Header.Get("X-Kept") != "1" {
+		t.Errorf("the client lost the end-to-end header X-Kept")
+	}
+}

@@ -9,15 +9,6 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// hopHeaders apply to one connection only and are not forwarded in either direction.
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te",
-	"Trailer", "Upgrade",
-}
-
-// forwardedHeaders are replaced by the enforcer's own unless TrustForwardedHeaders is set.
-var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
-
 // forward sends the request to the pod server and copies the pod server's response into the
 // client's, with the body streamed through. It returns the status code the client gets. ex is
 // nil for requests outside pods, which are neither metered nor throttled.
@@ -70,8 +61,8 @@ func (s *Server) outgoingRequest(ctx *fasthttp.RequestCtx, adm *admission, out *
 	// CopyTo also copies the flag that makes fasthttp add a default Content-Type to a request with a body.
 	out.Header.SetNoDefaultContentType(true)
 	out.Header.ResetConnectionClose()
-	removeHopHeaders(&out.Header, in.Peek("Connection"))
-	s.setForwardedHeaders(ctx, &out.Header)
+	forwarded := removeRequestHopHeaders(in, &out.Header)
+	s.setForwardedHeaders(ctx, &out.Header, forwarded)
 
 	uri := ctx.URI()
 	path := uri.PathOriginal()
@@ -95,7 +86,7 @@ func (s *Server) outgoingRequest(ctx *fasthttp.RequestCtx, adm *admission, out *
 
 // setForwardedHeaders sets X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto, keeping the
 // client's values only when they come from a trusted ingress.
-func (s *Server) setForwardedHeaders(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader) {
+func (s *Server) setForwardedHeaders(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, present bool) {
 	in := &ctx.Request.Header
 	clientIP := ctx.RemoteIP().String()
 	forwardedFor, host, proto := clientIP, string(in.Host()), "http"
@@ -113,38 +104,14 @@ func (s *Server) setForwardedHeaders(ctx *fasthttp.RequestCtx, h *fasthttp.Reque
 			proto = string(v)
 		}
 	}
-	for _, name := range forwardedHeaders {
-		h.Del(name)
-	}
-	h.Set("X-Forwarded-For", forwardedFor)
-	h.Set("X-Forwarded-Host", host)
-	h.Set("X-Forwarded-Proto", proto)
-}
-
-// joinValues returns every value of a header joined with ", ".
-func joinValues(h *fasthttp.RequestHeader, name string) string {
-	var joined []byte
-	for _, v := range h.PeekAll(name) {
-		if len(joined) > 0 {
-			joined = append(joined, ", "...)
-		}
-		joined = append(joined, v...)
-	}
-	return string(joined)
-}
-
-type headerDeleter interface{ Del(key string) }
-
-// removeHopHeaders deletes the hop-by-hop headers and the headers that connection names.
-func removeHopHeaders(h headerDeleter, connection []byte) {
-	for _, token := range bytes.Split(connection, []byte(",")) {
-		if name := bytes.TrimSpace(token); len(name) > 0 {
-			h.Del(string(name))
+	if present {
+		for _, name := range forwardedHeaders {
+			h.Del(name)
 		}
 	}
-	for _, name := range hopHeaders {
-		h.Del(name)
-	}
+	h.SetCanonical(xForwardedFor, []byte(forwardedFor))
+	h.SetCanonical(xForwardedHost, []byte(host))
+	h.SetCanonical(xForwardedProto, []byte(proto))
 }
 
 // relayResponse copies the pod server's response into the client's, with its body streamed
@@ -155,7 +122,7 @@ func (s *Server) relayResponse(ctx *fasthttp.RequestCtx, up *fasthttp.Response, 
 	// CopyTo also copies the upstream response's flag that makes fasthttp add a default Content-Type.
 	resp.Header.SetNoDefaultContentType(true)
 	resp.Header.ResetConnectionClose()
-	removeHopHeaders(&resp.Header, up.Header.Peek("Connection"))
+	removeResponseHopHeaders(&up.Header, &resp.Header)
 	length := up.Header.ContentLength()
 	if ctx.IsHead() || noBody(up.StatusCode()) {
 		fasthttp.ReleaseResponse(up)
