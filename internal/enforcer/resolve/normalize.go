@@ -34,6 +34,14 @@ func hostWithoutPort(host string) string {
 // the client sent it. It rejects encoded slashes and backslashes, which pod servers decode
 // differently, empty segments, NUL bytes and dot-segments that climb above the root.
 func NormalizePath(escaped, decoded string) (string, error) {
+	if isPlainPath(escaped, decoded) {
+		return decoded, nil
+	}
+	return normalizeSegments(escaped, decoded)
+}
+
+// normalizeSegments is NormalizePath for paths that isPlainPath does not accept.
+func normalizeSegments(escaped, decoded string) (string, error) {
 	lower := strings.ToLower(escaped)
 	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%00") {
 		return "", ErrInvalidPath
@@ -68,4 +76,12 @@ func NormalizePath(escaped, decoded string) (string, error) {
 		}
 	}
 	return "/" + strings.Join(out, "/"), nil
+}
+
+// isPlainPath reports whether a path needs no normalisation: it has no escapes, no empty or dot
+// segments (nor segments that start with a dot, which the full check looks at), no backslash
+// and no NUL byte.
+func isPlainPath(escaped, decoded string) bool {
+	return strings.HasPrefix(decoded, "/") && escaped == decoded && !strings.Contains(decoded, "//") &&
+		!strings.Contains(decoded, "/.") && !strings.ContainsAny(decoded, "%\\\x00")
 }

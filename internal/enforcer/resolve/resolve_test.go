@@ -170,3 +170,21 @@ func TestXpodResolverLongestPrefix(t *testing.T) {
 		t.Errorf("Locate(pod-2) = %+v, %v", loc, err)
 	}
 }
+
+func TestPlainPathsNeedNoNormalisation(t *testing.T) {
+	segments := []string{"alice", "profile", "card", "", ".", "..", ".well-known", "a.b", "c-d_e~f", "x.acl"}
+	for _, a := range segments {
+		for _, b := range segments {
+			for _, c := range segments {
+				path := "/" + a + "/" + b + "/" + c
+				if !isPlainPath(path, path) {
+					continue
+				}
+				want, err := normalizeSegments(path, path)
+				if err != nil || want != path {
+					t.Errorf("isPlainPath accepts %q, which normalises to %q (%v)", path, want, err)
+				}
+			}
+		}
+	}
+}
