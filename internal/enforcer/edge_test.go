@@ -656,7 +656,7 @@ func TestEdgeClientLeavesSilentStream(t *testing.T) {
 }
 
 // checkSilentStreams leaves two silent streams, in a pod and outside pods, and waits until the
-// pod server sees each request end.
+// pod server reports that each request ended.
 func checkSilentStreams(t *testing.T, e *testEnv, ended <-chan string) {
 	t.Helper()
 	for _, path := range []string{"/pod-a/silent", "/.well-known/silent"} {

@@ -3,6 +3,7 @@ package enforcer
 import (
 	"bytes"
 	"errors"
+	"iter"
 	"net"
 	"net/http"
 
@@ -30,14 +31,26 @@ func ambiguousFraming(h *fasthttp.RequestHeader) bool {
 
 // hasRawHeader reports whether the raw header lines contain a field with the name, in any case.
 func hasRawHeader(raw, name []byte) bool {
-	for len(raw) > 0 {
-		line, rest, _ := bytes.Cut(raw, []byte("\n"))
-		raw = rest
-		if field, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(field), name) {
+	for field := range rawFieldNames(raw) {
+		if bytes.EqualFold(field, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// rawFieldNames yields the field name of each line of a request's raw header lines.
+func rawFieldNames(raw []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(raw) > 0 {
+			var line []byte
+			line, raw, _ = bytes.Cut(raw, []byte("\n"))
+			field, _, ok := bytes.Cut(line, []byte(":"))
+			if ok && !yield(bytes.TrimSpace(field)) {
+				return
+			}
+		}
+	}
 }
 
 // RejectMalformed sets the response to a request that the HTTP server could not parse, such as one with

@@ -17,13 +17,16 @@ import (
 type admission struct {
 	// done is set when the checks already wrote the response.
 	done bool
-	// ex is the exchange of a request into a pod; nil for requests outside pods.
-	ex *exchange
+	// ex is the exchange of a request into a pod. It is nil for requests outside pods.
+	ex     *exchange
+	method string
+	// upgrade is set for a request that switches protocols, such as a WebSocket handshake.
+	upgrade bool
 	// path is the normalised path, forwarded instead of the client's when it differs.
 	path    string
 	changed bool
-	// taken is set once the handler runs for an admission that Expect stored.
-	taken bool
+	// handlerRan is set once the handler runs for an admission that Expect stored.
+	handlerRan bool
 	// badFraming is set when the request was rejected because its body length is unclear, so
 	// its connection cannot be read any further.
 	badFraming bool
@@ -32,7 +35,7 @@ type admission struct {
 // Close finishes the exchange of an admission whose handler never ran, because the client hung
 // up after 100 Continue. The server closes every request value when the request ends.
 func (a *admission) Close() error {
-	if !a.taken && a.ex != nil {
+	if !a.handlerRan && a.ex != nil {
 		a.ex.finish()
 	}
 	return nil
@@ -45,7 +48,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)
 	adm, ok := ctx.UserValue(admissionKey{}).(*admission)
 	if ok {
-		adm.taken = true
+		adm.handlerRan = true
 	} else {
 		adm = s.admit(ctx)
 	}
@@ -94,7 +97,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 			"backslash, an invalid escape, an empty segment or a '..' above the root.")
 		return &admission{done: true}
 	}
-	adm := &admission{path: path, changed: path != decoded}
+	adm := &admission{method: method, upgrade: isUpgrade(ctx), path: path, changed: path != decoded}
 	host := string(ctx.Request.Header.Host())
 	res, err := s.cfg.Resolver.Resolve(workContext, resolve.NormalizeHost(host), path)
 	if err != nil {
@@ -107,7 +110,7 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx) *admission {
 	switch res.Status {
 	case resolve.InPod:
 		adm.ex = s.newExchange(ctx, method, host, res.Target, path)
-		adm.done = s.admitInPod(ctx, adm.ex)
+		adm.done = s.admitInPod(ctx, adm)
 	case resolve.UnknownPod:
 		s.metrics.unresolved.WithLabelValues(res.Status.String(), "rejected").Inc()
 		s.reply(ctx, method, res.Status, http.StatusNotFound,
@@ -136,9 +139,10 @@ func (s *Server) newExchange(ctx *fasthttp.RequestCtx, method, host string, targ
 
 // admitInPod prepares the storage side of a write into a pod. It reports true when it rejected
 // the write, after finishing the exchange.
-func (s *Server) admitInPod(ctx *fasthttp.RequestCtx, ex *exchange) bool {
+func (s *Server) admitInPod(ctx *fasthttp.RequestCtx, adm *admission) bool {
+	ex := adm.ex
 	kind, ok := classifyWrite(ex.method, ex.path)
-	if !ok || isUpgrade(ctx) {
+	if !ok || adm.upgrade {
 		return false
 	}
 	wr, rejected := s.beginWrite(ctx, ex, kind)
@@ -192,19 +196,18 @@ func writeMessage(resp *fasthttp.Response, code int, message string) {
 
 // serveOutsidePods forwards a request that targets no pod without metering or throttling it.
 func (s *Server) serveOutsidePods(ctx *fasthttp.RequestCtx, adm *admission) {
-	method := string(ctx.Method())
-	if isUpgrade(ctx) {
+	if adm.upgrade {
 		s.serveUpgrade(ctx, adm, nil)
 		return
 	}
 	status := s.forward(ctx, adm, nil)
-	s.countRequest(method, status, resolve.OutsidePods)
+	s.countRequest(adm.method, status, resolve.OutsidePods)
 }
 
 // serveInPod meters, throttles and checks a request into a pod and forwards it.
 func (s *Server) serveInPod(ctx *fasthttp.RequestCtx, adm *admission) {
 	ex := adm.ex
-	if isUpgrade(ctx) {
+	if adm.upgrade {
 		s.serveUpgrade(ctx, adm, ex)
 		return
 	}

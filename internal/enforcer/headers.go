@@ -58,24 +58,21 @@ func removeRequestHopHeaders(in *fasthttp.RequestHeader, out *fasthttp.RequestHe
 		removeHopHeaders(out, in.Peek("Connection"))
 		return true
 	}
-	forwarded := false
+	forwarded, removedAll := false, false
 	var buf [24]byte
-	for len(raw) > 0 {
-		var line []byte
-		line, raw, _ = bytes.Cut(raw, []byte("\n"))
-		field, _, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		lower := lowerASCII(&buf, bytes.TrimSpace(field))
-		if name, ok := hopNames[string(lower)]; ok {
-			if name == "Connection" {
-				removeHopHeaders(out, in.Peek("Connection"))
-			}
-			out.Del(name)
-		}
+	for field := range rawFieldNames(raw) {
+		lower := lowerASCII(&buf, field)
 		if _, ok := forwardedNames[string(lower)]; ok {
 			forwarded = true
+		}
+		name, ok := hopNames[string(lower)]
+		switch {
+		case !ok || removedAll:
+		case name == "Connection":
+			removeHopHeaders(out, in.Peek("Connection"))
+			removedAll = true
+		default:
+			out.Del(name)
 		}
 	}
 	return forwarded
@@ -96,6 +93,7 @@ func removeResponseHopHeaders(up *fasthttp.ResponseHeader, out *fasthttp.Respons
 	for _, name := range found[:n] {
 		if name == "Connection" {
 			removeHopHeaders(out, up.Peek("Connection"))
+			return
 		}
 		out.Del(name)
 	}

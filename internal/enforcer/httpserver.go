@@ -6,7 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// headTimeout bounds reading a request head; bodies have the stall timeout per read instead.
+// headTimeout bounds reading a request head. Bodies have the stall timeout per read instead.
 const headTimeout = 30 * time.Second
 
 // Handlers are the functions the HTTP server calls. Server implements them, and a test server

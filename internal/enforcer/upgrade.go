@@ -26,7 +26,7 @@ func (s *Server) serveUpgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exch
 		return
 	}
 	if ex == nil {
-		s.countRequest(string(ctx.Method()), status, resolve.OutsidePods)
+		s.countRequest(adm.method, status, resolve.OutsidePods)
 		return
 	}
 	ex.status = status

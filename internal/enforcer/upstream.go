@@ -11,7 +11,8 @@ import (
 )
 
 // Buffer sizes of the client and server connections. A request or response head must fit in
-// one read buffer; Solid requests carry access tokens and DPoP proofs of a few KiB each.
+// one read buffer, and Solid requests can carry an access token and a DPoP proof of about a KiB
+// each.
 const (
 	readBufferSize  = 32 << 10
 	writeBufferSize = 32 << 10

@@ -21,19 +21,19 @@ func clientGone(c net.Conn) bool {
 	if err != nil {
 		return false
 	}
-	gone := false
+	closed := false
 	_ = raw.Read(func(fd uintptr) bool {
 		var b [1]byte
 		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
 		case err == nil:
-			gone = n == 0
+			closed = n == 0
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 		default:
-			gone = true
+			closed = true
 		}
 		// Returning true stops RawConn.Read from waiting for the socket to become readable.
 		return true
 	})
-	return gone
+	return closed
 }
