@@ -72,18 +72,12 @@ func (s *Server) upgrade(ctx *fasthttp.RequestCtx, adm *admission, ex *exchange)
 // when the upstream URL is https.
 func (s *Server) dialForUpgrade(ctx context.Context) (net.Conn, error) {
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	host := s.cfg.Upstream.Host
+	addr := upstreamAddr(s.cfg.Upstream)
 	if s.cfg.Upstream.Scheme == "https" {
-		if _, _, err := net.SplitHostPort(host); err != nil {
-			host = net.JoinHostPort(host, "443")
-		}
 		td := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{MinVersion: tls.VersionTLS12}}
-		return td.DialContext(ctx, "tcp", host)
+		return td.DialContext(ctx, "tcp", addr)
 	}
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		host = net.JoinHostPort(host, "80")
-	}
-	return dialer.DialContext(ctx, "tcp", host)
+	return dialer.DialContext(ctx, "tcp", addr)
 }
 
 // sendHandshake writes the request head and reads the pod server's response head.

@@ -24,15 +24,8 @@ const dialTimeout = 10 * time.Second
 // newUpstreamClient returns the pooled client that forwards requests to the pod server. Bodies
 // stream in both directions, and paths are sent exactly as the enforcer normalised them.
 func newUpstreamClient(upstream *url.URL, idleTimeout time.Duration) *fasthttp.HostClient {
-	addr := upstream.Host
+	addr := upstreamAddr(upstream)
 	tlsOn := upstream.Scheme == "https"
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		port := "80"
-		if tlsOn {
-			port = "443"
-		}
-		addr = net.JoinHostPort(addr, port)
-	}
 	c := &fasthttp.HostClient{
 		Addr:                          addr,
 		IsTLS:                         tlsOn,
@@ -52,6 +45,19 @@ func newUpstreamClient(upstream *url.URL, idleTimeout time.Duration) *fasthttp.H
 		c.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return c
+}
+
+// upstreamAddr returns the pod server's host and port, with the scheme's default port when the
+// URL names none.
+func upstreamAddr(upstream *url.URL) string {
+	if upstream.Port() != "" {
+		return upstream.Host
+	}
+	port := "80"
+	if upstream.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(upstream.Hostname(), port)
 }
 
 // upstreamDialer resolves and connects to the pod server, caching DNS answers for a minute.
